@@ -1,0 +1,77 @@
+"""The advocacy engine: a Flask app that turns a person's concern into a letter to their MP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from advocacy.config import PROJECT_ROOT, Settings
+from advocacy.extensions import db
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app: wiring only, no queries at start-up."""
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "advocacy" / "static"),
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        BASE_URL=settings.base_url,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SESSION_COOKIE_SAMESITE="Lax",
+        TEMPLATES_AUTO_RELOAD=not settings.is_production,
+    )
+    app.config.update(overrides)
+    if settings.is_production:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    _configure_logging(app)
+    db.init_app(app)
+
+    from advocacy import cli, errors
+    from advocacy.campaigns import views as campaign_views
+    from advocacy.delivery import webhooks
+    from advocacy.delivery.cli import worker_command
+    from advocacy.directory.cli import mps_command
+
+    app.register_blueprint(campaign_views.bp)
+    app.register_blueprint(webhooks.bp)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(mps_command)
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        # No third-party resources, ever: the people using this may be watched.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors *; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Permissions-Policy", "interest-cohort=()")
+        return response
+
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    """Plain, structured-enough logs; callers never pass personal data."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # Werkzeug's access log would record postcodes from query strings.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

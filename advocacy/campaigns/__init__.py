@@ -1,0 +1,1 @@
+"""The public journey: campaign page, postcode, letter, preview, confirmation."""

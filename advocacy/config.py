@@ -1,0 +1,135 @@
+"""Configuration: the only module that reads environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the environment does not describe a runnable app."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _secret_key(env: dict[str, str], instance_path: Path, production: bool) -> str:
+    """Return SECRET_KEY, generating a development key under instance/ when unset."""
+    key = env.get("SECRET_KEY", "")
+    if key:
+        return key
+    if production:
+        raise ConfigurationError("SECRET_KEY must be set when ADVOCACY_ENV=production")
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Created with owner-only permissions: the key signs confirmation links.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment, with defaults."""
+
+    environment: str
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    base_url: str
+    postcodes_io_url: str
+    members_api_url: str
+    mail_backend: str
+    sendgrid_api_key: str
+    sendgrid_api_host: str
+    sendgrid_webhook_public_key: str
+    mail_from: str
+    mail_from_name: str
+    lookup_connect_timeout: float
+    lookup_read_timeout: float
+    postcode_cache_days: int
+    worker_concurrency: int
+    worker_batch_size: int
+    worker_lease_seconds: int
+    worker_poll_seconds: float
+    mp_hourly_cap: int
+    sending_window: str
+    letter_retention_days: int
+    count_cache_seconds: float
+    rate_limit_storage_url: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        """True when running as a production deployment."""
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from environment variables (os.environ by default)."""
+        env = dict(os.environ if env is None else env)
+        environment = env.get("ADVOCACY_ENV", "development")
+        production = environment == "production"
+        instance_path = Path(env.get("INSTANCE_PATH", "") or DEFAULT_INSTANCE_PATH)
+        database_url = env.get("DATABASE_URL", "") or f"sqlite:///{instance_path / 'advocacy.db'}"
+        sendgrid_key = env.get("SENDGRID_API_KEY", "")
+        mail_backend = env.get("MAIL_BACKEND", "") or ("sendgrid" if sendgrid_key else "outbox")
+        if mail_backend not in {"sendgrid", "outbox"}:
+            raise ConfigurationError("MAIL_BACKEND must be 'sendgrid' or 'outbox'")
+        if mail_backend == "sendgrid" and not sendgrid_key:
+            raise ConfigurationError("MAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
+        values: dict[str, Any] = {
+            "environment": environment,
+            "instance_path": instance_path,
+            "database_url": database_url,
+            "secret_key": overrides.pop("secret_key", None)
+            or _secret_key(env, instance_path, production),
+            "base_url": (env.get("BASE_URL", "") or "http://127.0.0.1:5000").rstrip("/"),
+            "postcodes_io_url": (env.get("POSTCODES_IO_URL", "") or "https://api.postcodes.io"),
+            "members_api_url": (
+                env.get("MEMBERS_API_URL", "") or "https://members-api.parliament.uk"
+            ),
+            "mail_backend": mail_backend,
+            "sendgrid_api_key": sendgrid_key,
+            "sendgrid_api_host": env.get("SENDGRID_API_HOST", "") or "https://api.sendgrid.com",
+            "sendgrid_webhook_public_key": env.get("SENDGRID_WEBHOOK_PUBLIC_KEY", ""),
+            "mail_from": env.get("MAIL_FROM", "") or "letters@localhost",
+            "mail_from_name": env.get("MAIL_FROM_NAME", "") or "Advocacy Engine",
+            "lookup_connect_timeout": float(env.get("LOOKUP_CONNECT_TIMEOUT", "") or 3.05),
+            "lookup_read_timeout": float(env.get("LOOKUP_READ_TIMEOUT", "") or 5.0),
+            "postcode_cache_days": _int(env, "POSTCODE_CACHE_DAYS", 90),
+            "worker_concurrency": _int(env, "WORKER_CONCURRENCY", 16),
+            "worker_batch_size": _int(env, "WORKER_BATCH_SIZE", 50),
+            "worker_lease_seconds": _int(env, "WORKER_LEASE_SECONDS", 120),
+            "worker_poll_seconds": float(env.get("WORKER_POLL_SECONDS", "") or 2.0),
+            "mp_hourly_cap": _int(env, "MP_HOURLY_CAP", 0),
+            "sending_window": env.get("SENDING_WINDOW", ""),
+            "letter_retention_days": _int(env, "LETTER_RETENTION_DAYS", 30),
+            "count_cache_seconds": float(env.get("COUNT_CACHE_SECONDS", "") or 5.0),
+            "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
+        }
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,1 @@
+"""Delivery: mail backends, the queue, the worker and provider webhooks."""

@@ -1,0 +1,5 @@
+"""Provider webhooks."""
+
+from flask import Blueprint
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

@@ -1,0 +1,1 @@
+"""The MP directory and the postcode lookup service built on postcode_lookup."""

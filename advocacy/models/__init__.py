@@ -1,0 +1,50 @@
+"""Typed SQLAlchemy models, one module per aggregate."""
+
+from advocacy.models.base import Base, utcnow
+from advocacy.models.campaign import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    CampaignTarget,
+    LetterTemplate,
+    Partner,
+    Signature,
+    Target,
+    TargetKind,
+)
+from advocacy.models.directory import MemberOfParliament, PostcodeCacheEntry, SyncCheckpoint
+from advocacy.models.letter import (
+    LETTER_TRANSITIONS,
+    IllegalTransition,
+    Letter,
+    LetterState,
+    Notification,
+    NotificationKind,
+    NotificationState,
+    ProcessedEvent,
+)
+
+__all__ = [
+    "LETTER_TRANSITIONS",
+    "Base",
+    "Campaign",
+    "CampaignKind",
+    "CampaignStatus",
+    "CampaignTarget",
+    "IllegalTransition",
+    "Letter",
+    "LetterState",
+    "LetterTemplate",
+    "MemberOfParliament",
+    "Notification",
+    "NotificationKind",
+    "NotificationState",
+    "Partner",
+    "PostcodeCacheEntry",
+    "ProcessedEvent",
+    "Signature",
+    "SyncCheckpoint",
+    "Target",
+    "TargetKind",
+    "utcnow",
+]

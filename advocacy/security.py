@@ -1,0 +1,87 @@
+"""Signed tokens, keyed digests and cookie-free CSRF protection."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from wtforms.csrf.core import CSRF, CSRFTokenField
+from wtforms.form import BaseForm
+from wtforms.validators import ValidationError
+
+CONFIRMATION_MAX_AGE = 7 * 24 * 3600
+CSRF_MAX_AGE = 6 * 3600
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def email_digest(email: str, secret_key: str | None = None) -> str:
+    """A keyed hash of a normalised email address, for de-duplication without the address."""
+    key = (secret_key or current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def make_confirmation_token(letter_public_id: str, idempotency_key: str) -> str:
+    """A signed, expiring token that names one letter; single use because state moves on."""
+    return _serializer("confirm-letter").dumps([letter_public_id, idempotency_key[:8]])
+
+
+def load_confirmation_token(token: str) -> tuple[str, str] | None:
+    """The (letter public id, key prefix) in a token, or None if forged or expired."""
+    try:
+        public_id, key_prefix = _serializer("confirm-letter").loads(
+            token, max_age=CONFIRMATION_MAX_AGE
+        )
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    return str(public_id), str(key_prefix)
+
+
+def same_origin(origin: str, base_url: str) -> bool:
+    """True when an Origin header names the app's own scheme, host and port."""
+    a, b = urlsplit(origin), urlsplit(base_url)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
+class SignedTokenCSRF(CSRF):
+    """CSRF protection that needs no cookie, so forms also work inside partners' iframes.
+
+    Third-party cookies are often blocked in iframes, so a session-bound token would fail
+    there. Instead the token is a signed, expiring nonce, and a POST must also come from a
+    page of ours: browsers send Origin on every cross-site POST, and the framed form is
+    itself served by us, so a forged cross-site submission fails the Origin check.
+    """
+
+    def setup_form(self, form: BaseForm) -> list[tuple[str, Any]]:
+        """Add the hidden csrf_token field to a form."""
+        self.form_meta = form.meta
+        return super().setup_form(form)
+
+    def generate_csrf_token(self, csrf_token_field: CSRFTokenField) -> str:
+        """A fresh signed nonce."""
+        return _serializer("csrf").dumps(secrets.token_urlsafe(8))
+
+    def validate_csrf_token(self, form: BaseForm, field: CSRFTokenField) -> None:
+        """Check the token's signature and age, and the request's Origin."""
+        if not current_app.config.get("CSRF_ENABLED", True):
+            return
+        try:
+            _serializer("csrf").loads(field.data or "", max_age=CSRF_MAX_AGE)
+        except SignatureExpired as exc:
+            raise ValidationError(
+                "This form was open for too long. Please check your details and submit again."
+            ) from exc
+        except BadSignature as exc:
+            raise ValidationError(
+                "This form could not be verified. Please reload the page and try again."
+            ) from exc
+        origin = request.headers.get("Origin")
+        if origin and origin != "null" and not same_origin(origin, request.host_url):
+            raise ValidationError("This form must be submitted from our own site.")
