@@ -1,5 +1,370 @@
-"""Views of the public journey."""
+"""Views of the public journey: they parse input and render; services do the work."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+import postcode_lookup as pl
+from advocacy.campaigns import services
+from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, PreviewForm
+from advocacy.config import Settings
+from advocacy.delivery.compose import compose_letter
+from advocacy.directory.service import Representative, get_directory
+from advocacy.extensions import db
+from advocacy.models import Campaign, LetterState, LetterTemplate
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("campaigns", __name__)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _campaign_or_404(slug: str) -> Campaign:
+    campaign = services.get_campaign(db.session, slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _count(campaign: Campaign) -> services.SignatureCount:
+    return services.signature_count(db.session, campaign, _settings().count_cache_seconds)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """The list of campaigns (straight to the campaign when there is only one)."""
+    campaigns = services.list_campaigns(db.session)
+    if len(campaigns) == 1:
+        return redirect(url_for("campaigns.campaign", slug=campaigns[0].slug))
+    return render_template("campaigns/index.html", campaigns=campaigns)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """A trivial liveness endpoint (also the baseline of the benchmarks)."""
+    return {"status": "ok"}
+
+
+@bp.get("/campaigns/<slug>")
+def campaign(slug: str) -> ResponseReturnValue:
+    """The campaign page: the issue, the count and the postcode box."""
+    camp = _campaign_or_404(slug)
+    return render_template(
+        "campaigns/campaign.html",
+        campaign=camp,
+        count=_count(camp),
+        form=PostcodeForm(),
+        partner=request.args.get("partner", ""),
+    )
+
+
+@bp.get("/campaigns/<slug>/count.json")
+def count_json(slug: str) -> ResponseReturnValue:
+    """Public counters as JSON, cheap under heavy read load."""
+    camp = _campaign_or_404(slug)
+    response = jsonify(_count(camp).as_dict())
+    max_age = max(int(_settings().count_cache_seconds), 0)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+LOOKUP_FAILURES: dict[type[Exception], str] = {
+    pl.InvalidPostcode: "campaigns/problems/invalid.html",
+    pl.PostcodeTerminated: "campaigns/problems/terminated.html",
+    pl.PostcodeNotFound: "campaigns/problems/not_found.html",
+    pl.BFPOPostcode: "campaigns/problems/bfpo.html",
+    pl.OverseasPostcode: "campaigns/problems/overseas.html",
+    pl.OutsideParliament: "campaigns/problems/outside.html",
+    pl.LookupUnavailable: "campaigns/problems/unavailable.html",
+}
+
+
+def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> ResponseReturnValue:
+    template = next(t for kind, t in LOOKUP_FAILURES.items() if isinstance(exc, kind))
+    constituencies = (
+        get_directory().constituencies() if isinstance(exc, pl.LookupUnavailable) else []
+    )
+    return (
+        render_template(
+            template,
+            campaign=camp,
+            error=exc,
+            form=PostcodeForm(request.args),
+            constituencies=constituencies,
+            partner=partner,
+        ),
+        status,
+    )
+
+
+@bp.get("/campaigns/<slug>/mp")
+def find_mp(slug: str) -> ResponseReturnValue:
+    """Find the person's MP from a postcode, or from a constituency they picked."""
+    camp = _campaign_or_404(slug)
+    partner = request.args.get("partner", "")
+    directory = get_directory()
+    postcode = ""
+    code = request.args.get("constituency", "").strip()
+    if code:
+        rep = directory.by_constituency(code)
+        if rep is None:
+            abort(404)
+    else:
+        form = PostcodeForm(request.args)
+        if not form.validate():
+            return (
+                render_template(
+                    "campaigns/campaign.html",
+                    campaign=camp,
+                    count=_count(camp),
+                    form=form,
+                    partner=partner,
+                ),
+                422,
+            )
+        try:
+            rep = directory.find_by_postcode(form.postcode.data)
+        except pl.LookupUnavailable as exc:
+            logger.warning("postcode lookup unavailable: %s", exc.__class__.__name__)
+            return _problem(camp, exc, 503, partner)
+        except pl.InvalidPostcode as exc:
+            return _problem(camp, exc, 422, partner)
+        except (pl.PostcodeNotFound, pl.OutsideParliament) as exc:
+            return _problem(camp, exc, 404, partner)
+        postcode = rep.postcode or ""
+    return render_template(
+        "campaigns/mp.html", campaign=camp, rep=rep, postcode=postcode, partner=partner
+    )
+
+
+def _representative(code: str) -> Representative:
+    rep = get_directory().by_constituency(code)
+    if rep is None or rep.is_vacant:
+        abort(404)
+    return rep
+
+
+def _template_or_404(camp: Campaign, slug: str) -> LetterTemplate:
+    template = camp.template(slug)
+    if template is None:
+        abort(404)
+    return template
+
+
+@bp.get("/campaigns/<slug>/write")
+def write(slug: str) -> ResponseReturnValue:
+    """The write page: who you are and your own words."""
+    camp = _campaign_or_404(slug)
+    rep = _representative(request.args.get("constituency", ""))
+    template = _template_or_404(camp, request.args.get("letter", ""))
+    lookup_postcode = request.args.get("postcode", "")
+    form = LetterForm(
+        formdata=None,
+        letter=template.slug,
+        constituency=rep.constituency_code,
+        postcode=lookup_postcode,
+        lookup_postcode=lookup_postcode,
+        partner=request.args.get("partner", ""),
+    )
+    return _render_write(camp, rep, template, form)
+
+
+def _render_write(
+    camp: Campaign,
+    rep: Representative,
+    template: LetterTemplate,
+    form: LetterForm,
+    status: int = 200,
+) -> ResponseReturnValue:
+    return (
+        render_template(
+            "campaigns/write.html", campaign=camp, rep=rep, template=template, form=form
+        ),
+        status,
+    )
+
+
+def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, LetterTemplate]:
+    return _representative(form.constituency.data or ""), _template_or_404(
+        camp, form.letter.data or ""
+    )
+
+
+def _check_postcode_matches(form: LetterForm) -> bool:
+    """The address postcode must be the one whose MP we found, when we found it by postcode."""
+    looked_up = form.lookup_postcode.data or ""
+    if looked_up and form.postcode.data and looked_up != form.postcode.data:
+        form.postcode.errors = [
+            *form.postcode.errors,
+            f"This is not the postcode you looked up ({looked_up}). If you live at this "
+            "postcode, please start again with it so we find the right MP.",
+        ]
+        return False
+    return True
+
+
+def _author(form: LetterForm) -> services.Author:
+    return services.Author(
+        name=form.name.data or "",
+        email=form.email.data or "",
+        address=form.address.data or "",
+        postcode=form.postcode.data or "",
+        personal_words=form.personal_words.data or "",
+    )
+
+
+@bp.post("/campaigns/<slug>/preview")
+def preview(slug: str) -> ResponseReturnValue:
+    """Check what was written and show the exact email the MP will receive."""
+    camp = _campaign_or_404(slug)
+    form = LetterForm()
+    rep, template = _journey_context(camp, form)
+    if not (form.validate() & _check_postcode_matches(form)):
+        return _render_write(camp, rep, template, form, 422)
+    author = _author(form)
+    subject = services.draft_subject(template, rep, author)
+    body = services.draft_body(template, rep, author)
+    data: MultiDict[str, Any] = MultiDict(request.form)
+    data["subject"] = subject
+    data["body"] = body
+    preview_form = PreviewForm(formdata=data)
+    return _render_preview(camp, rep, template, preview_form)
+
+
+def _render_preview(
+    camp: Campaign,
+    rep: Representative,
+    template: LetterTemplate,
+    form: PreviewForm,
+    status: int = 200,
+    message: str | None = None,
+) -> ResponseReturnValue:
+    author = _author(form)
+    partner = services.get_partner(db.session, form.partner.data)
+    letter = services.build_letter(
+        campaign=camp,
+        template=template,
+        rep=rep,
+        author=author,
+        subject=form.subject.data or "",
+        body=form.body.data or "",
+        secret_key=current_app.config["SECRET_KEY"],
+        partner=partner,
+    )
+    email = compose_letter(letter, _settings()) if rep.email else None
+    return (
+        render_template(
+            "campaigns/preview.html",
+            campaign=camp,
+            rep=rep,
+            template=template,
+            form=form,
+            email=email,
+            letter=letter,
+            message=message,
+        ),
+        status,
+    )
+
+
+@bp.post("/campaigns/<slug>/send")
+def send(slug: str) -> ResponseReturnValue:
+    """Save the letter and send the confirmation email; nothing goes to the MP yet."""
+    camp = _campaign_or_404(slug)
+    form = PreviewForm()
+    rep, template = _journey_context(camp, form)
+    if not (form.validate() & _check_postcode_matches(form)):
+        return _render_preview(camp, rep, template, form, 422)
+    if not rep.email:
+        return _render_preview(camp, rep, template, form, 422)
+    letter = services.build_letter(
+        campaign=camp,
+        template=template,
+        rep=rep,
+        author=_author(form),
+        subject=form.subject.data or "",
+        body=form.body.data or "",
+        secret_key=current_app.config["SECRET_KEY"],
+        partner=services.get_partner(db.session, form.partner.data),
+    )
+    try:
+        services.submit(db.session, letter)
+    except services.JourneyError as exc:
+        db.session.rollback()
+        return _render_preview(camp, rep, template, form, 409, message=exc.message)
+    return redirect(url_for("campaigns.check_email", slug=camp.slug), code=303)
+
+
+@bp.get("/campaigns/<slug>/check-email")
+def check_email(slug: str) -> ResponseReturnValue:
+    """Tell the person plainly that nothing is sent until they click the link."""
+    camp = _campaign_or_404(slug)
+    return render_template("campaigns/check_email.html", campaign=camp)
+
+
+@bp.post("/campaigns/<slug>/print")
+def print_letter(slug: str) -> ResponseReturnValue:
+    """A printable letter, for an MP who publishes no email address."""
+    camp = _campaign_or_404(slug)
+    form = PreviewForm()
+    rep, template = _journey_context(camp, form)
+    if not form.validate():
+        return _render_preview(camp, rep, template, form, 422)
+    return render_template(
+        "campaigns/print.html", campaign=camp, rep=rep, form=form, author=_author(form)
+    )
+
+
+@bp.route("/letters/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    """Show the letter awaiting confirmation, and confirm it on the button's POST."""
+    letter = services.find_letter_for_token(db.session, token)
+    if letter is None:
+        return render_template("campaigns/confirm_invalid.html"), 404
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate():
+        if letter.state == LetterState.EXPIRED:
+            return render_template("campaigns/confirm_invalid.html", expired=True), 410
+        if letter.state != LetterState.AWAITING_CONFIRMATION:
+            return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
+        return render_template("campaigns/confirm.html", letter=letter, form=form)
+    try:
+        services.confirm(db.session, letter, _settings())
+    except services.JourneyError as exc:
+        return render_template("campaigns/confirm.html", letter=letter, message=exc.message), 409
+    return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
+
+
+@bp.get("/campaigns/<slug>/thanks")
+def thanks(slug: str) -> ResponseReturnValue:
+    """The thank-you page: the updated count, what happens next, share links."""
+    camp = _campaign_or_404(slug)
+    share_url = url_for("campaigns.campaign", slug=camp.slug, _external=True)
+    share_text = f"I wrote to my MP: {camp.title}. You can too: {share_url}"
+    return render_template(
+        "campaigns/thanks.html",
+        campaign=camp,
+        count=_count(camp),
+        share_url=share_url,
+        share_text=quote(share_text),
+    )

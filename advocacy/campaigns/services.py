@@ -1,0 +1,297 @@
+"""Logic of the public journey; owns its transactions."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from jinja2 import StrictUndefined
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from advocacy.config import Settings
+from advocacy.delivery.queue import queue_letter, submit_letter
+from advocacy.directory.service import Representative
+from advocacy.models import (
+    Campaign,
+    CampaignStatus,
+    Letter,
+    LetterState,
+    LetterTemplate,
+    Partner,
+    Signature,
+    utcnow,
+)
+from advocacy.security import email_digest, load_confirmation_token
+
+
+class JourneyError(Exception):
+    """A problem the person can fix or needs explaining; `message` is shown as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AlreadySigned(JourneyError):
+    """This person has already written a confirmed letter for this campaign."""
+
+
+class CampaignClosed(JourneyError):
+    """The campaign no longer accepts letters."""
+
+
+# Campaign texts are written by campaigners, not by the public, but they are still
+# rendered in a sandbox so a template can never reach Python objects. The person's own
+# words are passed in as a value, which Jinja inserts literally and never evaluates.
+_letter_env = ImmutableSandboxedEnvironment(
+    autoescape=False,
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+)
+
+
+def render_letter_text(source: str, **context: str) -> str:
+    """Render a campaign letter template in the sandbox."""
+    try:
+        return _letter_env.from_string(source).render(**context)
+    except SecurityError as exc:
+        raise JourneyError("This letter template is not allowed to do that.") from exc
+    except TemplateError as exc:
+        raise JourneyError(f"This letter template has an error: {exc}") from exc
+
+
+def get_campaign(session: Session, slug: str) -> Campaign | None:
+    """A campaign that the public may see (live or closed, never a draft)."""
+    return session.scalars(
+        select(Campaign).where(Campaign.slug == slug, Campaign.status != CampaignStatus.DRAFT)
+    ).first()
+
+
+def get_partner(session: Session, slug: str | None) -> Partner | None:
+    """An active partner by slug, or None."""
+    if not slug:
+        return None
+    return session.scalars(
+        select(Partner).where(Partner.slug == slug, Partner.is_active.is_(True))
+    ).first()
+
+
+@dataclass(frozen=True)
+class SignatureCount:
+    """Public counters of a campaign."""
+
+    total: int
+    last_24h: int
+    goal: int | None
+
+    def as_dict(self) -> dict[str, int | None]:
+        """The JSON shape of count.json."""
+        return {"total": self.total, "last_24h": self.last_24h, "goal": self.goal}
+
+
+class _CountCache:
+    """A per-process cache of counts: the page and count.json are read far more than written."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[int, tuple[float, SignatureCount]] = {}
+
+    def get(self, key: int, ttl: float) -> SignatureCount | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > ttl:
+            return None
+        return entry[1]
+
+    def put(self, key: int, value: SignatureCount) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic(), value)
+
+    def forget(self, key: int) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+def _counts() -> _CountCache:
+    """The app's count cache (per app, so tests and apps never share counts)."""
+    cache: _CountCache | None = current_app.extensions.get("count_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("count_cache", _CountCache())
+    return cache
+
+
+def signature_count(session: Session, campaign: Campaign, ttl: float) -> SignatureCount:
+    """Confirmed signatures in total and in the last 24 hours, cached for `ttl` seconds."""
+    cached = _counts().get(campaign.id, ttl)
+    if cached is not None:
+        return cached
+    since = utcnow() - timedelta(hours=24)
+    total, recent = session.execute(
+        select(
+            func.count(Signature.id),
+            func.count(Signature.id).filter(Signature.created_at >= since),
+        ).where(Signature.campaign_id == campaign.id)
+    ).one()
+    count = SignatureCount(total=int(total), last_24h=int(recent), goal=campaign.goal)
+    _counts().put(campaign.id, count)
+    return count
+
+
+@dataclass(frozen=True)
+class Author:
+    """What a person tells us about themselves on the write page."""
+
+    name: str
+    email: str
+    address: str
+    postcode: str
+    personal_words: str
+
+
+def draft_body(template: LetterTemplate, rep: Representative, author: Author) -> str:
+    """The letter body from the template, the recipient and the person's own words."""
+    return render_letter_text(
+        template.body_template,
+        mp_name=rep.salutation_name,
+        constituency=rep.constituency_name,
+        sender_name=author.name,
+        personal_words=author.personal_words.strip(),
+    ).strip()
+
+
+def draft_subject(template: LetterTemplate, rep: Representative, author: Author) -> str:
+    """The letter subject from the template."""
+    return render_letter_text(
+        template.subject_template,
+        mp_name=rep.salutation_name,
+        constituency=rep.constituency_name,
+        sender_name=author.name,
+    ).strip()
+
+
+def build_letter(
+    *,
+    campaign: Campaign,
+    template: LetterTemplate,
+    rep: Representative,
+    author: Author,
+    subject: str,
+    body: str,
+    secret_key: str,
+    partner: Partner | None = None,
+) -> Letter:
+    """An unsaved letter: what the preview shows and what submit saves."""
+    return Letter(
+        campaign=campaign,
+        campaign_id=campaign.id,
+        template=template,
+        template_id=template.id,
+        partner_id=partner.id if partner else None,
+        email_digest=email_digest(author.email, secret_key),
+        sender_name=author.name,
+        sender_email=author.email,
+        sender_address=author.address,
+        sender_postcode=author.postcode,
+        personal_text=author.personal_words.strip(),
+        subject=subject,
+        body_text=body,
+        recipient_name=rep.name or "",
+        recipient_email=rep.email,
+        recipient_member_id=rep.member_id,
+        constituency_code=rep.constituency_code,
+        constituency_name=rep.constituency_name,
+    )
+
+
+def has_signed(session: Session, campaign: Campaign, digest: str) -> bool:
+    """True if this person already has a confirmed letter on this campaign."""
+    return (
+        session.scalars(
+            select(Signature.id).where(
+                Signature.campaign_id == campaign.id, Signature.email_digest == digest
+            )
+        ).first()
+        is not None
+    )
+
+
+def submit(session: Session, letter: Letter) -> Letter:
+    """Save a letter awaiting confirmation and queue its confirmation email, atomically."""
+    if not letter.campaign.is_live:
+        raise CampaignClosed("This campaign has closed and no longer accepts letters.")
+    if has_signed(session, letter.campaign, letter.email_digest):
+        raise AlreadySigned(
+            "You have already sent a letter for this campaign. Thank you: one letter per "
+            "person keeps every letter counted and taken seriously."
+        )
+    submit_letter(session, letter)
+    session.commit()
+    return letter
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The outcome of following a confirmation link."""
+
+    letter: Letter
+    newly_confirmed: bool
+
+
+def find_letter_for_token(session: Session, token: str) -> Letter | None:
+    """The letter a confirmation token names, or None if the token is bad or expired."""
+    loaded = load_confirmation_token(token)
+    if loaded is None:
+        return None
+    public_id, key_prefix = loaded
+    letter = session.scalars(select(Letter).where(Letter.public_id == public_id)).first()
+    if letter is None or not letter.idempotency_key.startswith(key_prefix):
+        return None
+    return letter
+
+
+def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmation:
+    """Confirm a letter: record the signature and queue the letter in one transaction."""
+    if letter.state != LetterState.AWAITING_CONFIRMATION:
+        return Confirmation(letter=letter, newly_confirmed=False)
+    if not letter.campaign.is_live:
+        raise CampaignClosed("This campaign has closed and no longer accepts letters.")
+    signature = Signature(
+        campaign_id=letter.campaign_id,
+        email_digest=letter.email_digest,
+        constituency_code=letter.constituency_code,
+        member_id=letter.recipient_member_id,
+        partner_id=letter.partner_id,
+    )
+    session.add(signature)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise AlreadySigned(
+            "You have already confirmed a letter for this campaign, so this one will not be "
+            "sent. Thank you for writing."
+        ) from exc
+    letter.signature_id = signature.id
+    queue_letter(session, letter)
+    session.commit()
+    _counts().forget(letter.campaign_id)
+    return Confirmation(letter=letter, newly_confirmed=True)
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    """Live campaigns, newest first."""
+    return list(
+        session.scalars(
+            select(Campaign)
+            .where(Campaign.status == CampaignStatus.LIVE)
+            .order_by(Campaign.created_at.desc())
+        )
+    )
