@@ -42,10 +42,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.campaigns import views as campaign_views
     from advocacy.delivery import webhooks
     from advocacy.delivery.cli import worker_command
+    from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
 
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(directory_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
