@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,7 +86,11 @@ class Letter(QueueMixin, Base):
     """One person's letter to one recipient; the row is also the delivery queue entry."""
 
     __tablename__ = "letters"
-    __table_args__ = (Index("ix_letters_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_letters_state_next_attempt_at", "state", "next_attempt_at"),
+        # The per-MP hourly cap counts recent sends to one inbox.
+        Index("ix_letters_recipient_email_sent_at", "recipient_email", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_key)
@@ -145,18 +150,40 @@ class Letter(QueueMixin, Base):
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     template: Mapped[LetterTemplate | None] = relationship()
 
+    def __init__(self, **kwargs: Any) -> None:
+        """Fill identity and state at construction, so an unsaved letter can be previewed."""
+        now = utcnow()
+        kwargs.setdefault("public_id", new_key())
+        kwargs.setdefault("idempotency_key", new_key())
+        kwargs.setdefault("state", LetterState.AWAITING_CONFIRMATION)
+        kwargs.setdefault("state_changed_at", now)
+        kwargs.setdefault("created_at", now)
+        kwargs.setdefault("awaiting_confirmation_at", now)
+        kwargs.setdefault("attempts", 0)
+        kwargs.setdefault("is_possible_duplicate", False)
+        super().__init__(**kwargs)
+
     def transition(
         self, target: LetterState, *, at: datetime | None = None, reason: str | None = None
     ) -> None:
         """Move to another state, stamping its time; raise IllegalTransition if not allowed."""
-        if target not in LETTER_TRANSITIONS[self.state]:
-            raise IllegalTransition(self.state, target)
-        at = at or utcnow()
-        self.state = target
-        self.state_changed_at = at
-        setattr(self, STATE_TIMESTAMP[target], at)
+        for column, value in self.transition_values(self.state, target, at or utcnow()).items():
+            setattr(self, column, value)
         if reason is not None:
             self.failure_reason = reason
+
+    @staticmethod
+    def transition_values(
+        current: LetterState, target: LetterState, at: datetime
+    ) -> dict[str, Any]:
+        """Column values for a legal state change; raise IllegalTransition if not allowed.
+
+        The worker moves rows with conditional UPDATE statements (so two workers can never
+        both win a row); this keeps those statements on the same state machine.
+        """
+        if target not in LETTER_TRANSITIONS[current]:
+            raise IllegalTransition(current, target)
+        return {"state": target, "state_changed_at": at, STATE_TIMESTAMP[target]: at}
 
 
 class NotificationKind(StrEnum):
@@ -173,14 +200,16 @@ class NotificationState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # no longer needed: the letter was confirmed or expired first
 
 
 N = NotificationState
 NOTIFICATION_TRANSITIONS: dict[NotificationState, frozenset[NotificationState]] = {
-    N.QUEUED: frozenset({N.SENDING, N.FAILED}),
+    N.QUEUED: frozenset({N.SENDING, N.FAILED, N.CANCELLED}),
     N.SENDING: frozenset({N.QUEUED, N.SENT, N.FAILED}),
     N.SENT: frozenset(),
     N.FAILED: frozenset({N.QUEUED}),
+    N.CANCELLED: frozenset(),
 }
 del N
 
@@ -202,21 +231,39 @@ class Notification(QueueMixin, Base):
 
     letter: Mapped[Letter] = relationship(lazy="joined")
 
+    def __init__(self, **kwargs: Any) -> None:
+        """Fill the key and state at construction, before the row is flushed."""
+        now = utcnow()
+        kwargs.setdefault("idempotency_key", new_key())
+        kwargs.setdefault("state", NotificationState.QUEUED)
+        kwargs.setdefault("state_changed_at", now)
+        kwargs.setdefault("created_at", now)
+        kwargs.setdefault("attempts", 0)
+        kwargs.setdefault("is_possible_duplicate", False)
+        super().__init__(**kwargs)
+
     def transition(
         self, target: NotificationState, *, at: datetime | None = None, reason: str | None = None
     ) -> None:
         """Move to another state; raise IllegalTransition if not allowed."""
-        if target not in NOTIFICATION_TRANSITIONS[self.state]:
-            raise IllegalTransition(self.state, target)
-        at = at or utcnow()
-        self.state = target
-        self.state_changed_at = at
-        if target == NotificationState.SENT:
-            self.sent_at = at
-        elif target == NotificationState.FAILED:
-            self.failed_at = at
+        for column, value in self.transition_values(self.state, target, at or utcnow()).items():
+            setattr(self, column, value)
         if reason is not None:
             self.failure_reason = reason
+
+    @staticmethod
+    def transition_values(
+        current: NotificationState, target: NotificationState, at: datetime
+    ) -> dict[str, Any]:
+        """Column values for a legal state change; raise IllegalTransition if not allowed."""
+        if target not in NOTIFICATION_TRANSITIONS[current]:
+            raise IllegalTransition(current, target)
+        values: dict[str, Any] = {"state": target, "state_changed_at": at}
+        if target == NotificationState.SENT:
+            values["sent_at"] = at
+        elif target == NotificationState.FAILED:
+            values["failed_at"] = at
+        return values
 
 
 class ProcessedEvent(Base):

@@ -269,6 +269,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_letters_message_id"), ["message_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_letters_partner_id"), ["partner_id"], unique=False)
         batch_op.create_index(
+            "ix_letters_recipient_email_sent_at", ["recipient_email", "sent_at"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_letters_recipient_member_id"), ["recipient_member_id"], unique=False
         )
         batch_op.create_index(
@@ -345,6 +348,7 @@ def downgrade() -> None:
     with op.batch_alter_table("letters", schema=None) as batch_op:
         batch_op.drop_index("ix_letters_state_next_attempt_at")
         batch_op.drop_index(batch_op.f("ix_letters_recipient_member_id"))
+        batch_op.drop_index("ix_letters_recipient_email_sent_at")
         batch_op.drop_index(batch_op.f("ix_letters_partner_id"))
         batch_op.drop_index(batch_op.f("ix_letters_message_id"))
         batch_op.drop_index(batch_op.f("ix_letters_email_digest"))
