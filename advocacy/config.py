@@ -79,6 +79,7 @@ class Settings:
     sending_window: str
     letter_retention_days: int
     count_cache_seconds: float
+    campaign_cache_seconds: float
     rate_limit_storage_url: str
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -129,6 +130,7 @@ class Settings:
             "sending_window": env.get("SENDING_WINDOW", ""),
             "letter_retention_days": _int(env, "LETTER_RETENTION_DAYS", 30),
             "count_cache_seconds": float(env.get("COUNT_CACHE_SECONDS", "") or 5.0),
+            "campaign_cache_seconds": float(env.get("CAMPAIGN_CACHE_SECONDS", "") or 10.0),
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
         }
         values.update(overrides)

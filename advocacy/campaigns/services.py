@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from advocacy.config import Settings
 from advocacy.delivery.queue import queue_letter, submit_letter
 from advocacy.directory.service import Representative
+from advocacy.extensions import db
 from advocacy.models import (
     Campaign,
     CampaignStatus,
@@ -68,11 +69,33 @@ def render_letter_text(source: str, **context: str) -> str:
         raise JourneyError(f"This letter template has an error: {exc}") from exc
 
 
-def get_campaign(session: Session, slug: str) -> Campaign | None:
-    """A campaign that the public may see (live or closed, never a draft)."""
+def _load_campaign(session: Session, slug: str) -> Campaign | None:
     return session.scalars(
         select(Campaign).where(Campaign.slug == slug, Campaign.status != CampaignStatus.DRAFT)
     ).first()
+
+
+def get_campaign(session: Session, slug: str, ttl: float = 0.0) -> Campaign | None:
+    """A campaign that the public may see (live or closed, never a draft).
+
+    Every page of the journey needs its campaign and letter templates, which change rarely,
+    so a detached copy is kept per process for `ttl` seconds and merged into the session
+    without a query (SQLAlchemy's merge(load=False) caching pattern).
+    """
+    if ttl <= 0:
+        return _load_campaign(session, slug)
+    cache: dict[str, tuple[float, Campaign | None]] = current_app.extensions.setdefault(
+        "campaign_cache", {}
+    )
+    entry = cache.get(slug)
+    if entry is None or time.monotonic() - entry[0] > ttl:
+        with db.new_session() as loader:
+            loaded = _load_campaign(loader, slug)
+            loader.expunge_all()
+        entry = (time.monotonic(), loaded)
+        cache[slug] = entry
+    cached = entry[1]
+    return session.merge(cached, load=False) if cached is not None else None
 
 
 def get_partner(session: Session, slug: str | None) -> Partner | None:

@@ -39,7 +39,7 @@ def _settings() -> Settings:
 
 
 def _campaign_or_404(slug: str) -> Campaign:
-    campaign = services.get_campaign(db.session, slug)
+    campaign = services.get_campaign(db.session, slug, _settings().campaign_cache_seconds)
     if campaign is None:
         abort(404)
     return campaign

@@ -49,7 +49,7 @@ class Campaign(Base):
     templates: Mapped[list[LetterTemplate]] = relationship(
         back_populates="campaign", order_by="LetterTemplate.position", lazy="selectin"
     )
-    targets: Mapped[list[Target]] = relationship(secondary="campaign_targets", lazy="selectin")
+    targets: Mapped[list[Target]] = relationship(secondary="campaign_targets")
 
     @property
     def is_live(self) -> bool:

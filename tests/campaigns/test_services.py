@@ -182,3 +182,30 @@ def test_signature_count_is_cached_until_a_confirmation(
     letter = services.submit(session, _letter(campaign, settings))
     services.confirm(session, letter, settings)
     assert services.signature_count(session, campaign, ttl=60).total == 2
+
+
+def test_get_campaign_cached_copy_merges_without_a_query(
+    session: Session, campaign: Campaign, settings: Settings
+) -> None:
+    first = services.get_campaign(session, campaign.slug, ttl=60)
+    assert first is not None
+    session.close()
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        cached = services.get_campaign(session, campaign.slug, ttl=60)
+        assert cached is not None
+        assert [t.slug for t in cached.templates] == ["general", "womens-rights"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+    letter = services.submit(session, _letter(cached, settings))
+    assert letter.id is not None
+    assert services.get_campaign(session, "no-such-campaign", ttl=60) is None
