@@ -75,5 +75,6 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    # Werkzeug's access log would record postcodes from query strings.
+    # Werkzeug's access log and urllib3's debug lines would record postcodes from URLs.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
