@@ -214,7 +214,8 @@ def test_outbox_writes_a_readable_eml(tmp_path: Path) -> None:
     backend = OutboxBackend(tmp_path / "outbox")
     result = backend.send(EMAIL)
     [path] = list((tmp_path / "outbox").glob("*.eml"))
-    assert result.message_id and result.message_id in path.name
+    assert result.message_id
+    assert result.message_id in path.name
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert message["To"] == "Jo Bloggs MP <jo.bloggs.mp@parliament.uk>"
     assert message["Reply-To"] == "Ayesha Khan <ayesha@example.org>"

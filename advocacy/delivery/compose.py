@@ -1,0 +1,137 @@
+"""Turn letters and notifications into provider-independent emails, from templates/emails/."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from advocacy.delivery.mail import OutgoingEmail
+from advocacy.models import Letter, Notification, NotificationKind, utcnow
+from advocacy.security import make_confirmation_token
+
+if TYPE_CHECKING:
+    from advocacy.config import Settings
+
+# How long a letter waits for its author's click, and when we remind them once.
+CONFIRMATION_WINDOW = timedelta(days=7)
+REMINDER_AFTER = timedelta(days=1)
+
+LETTER_KIND = "letter"
+# The custom argument that carries a row's idempotency key to SendGrid and back in every
+# webhook event; the webhook finds the letter (or notification) by it.
+LETTER_KEY_ARG = "letter_key"
+NOTIFICATION_KEY_ARG = "notification_key"
+
+
+def _render(name: str, **context: Any) -> str:
+    """Render a template under templates/emails/ with the app's Jinja environment."""
+    return current_app.jinja_env.get_template(f"emails/{name}").render(**context)
+
+
+def _one_line(value: str | None) -> str:
+    """A header-safe value: no line breaks, no runs of whitespace."""
+    return re.sub(r"\s+", " ", value or "").strip()
+
+
+def _postcode_key(value: str) -> str:
+    return re.sub(r"\s+", "", value).upper()
+
+
+def address_lines(address: str, postcode: str) -> list[str]:
+    """The sender's postal address as lines, ending with the postcode exactly once."""
+    lines = [line.strip().rstrip(",") for line in (address or "").splitlines()]
+    lines = [line for line in lines if line]
+    if postcode and not (lines and _postcode_key(lines[-1]).endswith(_postcode_key(postcode))):
+        lines.append(postcode.strip().upper())
+    return lines
+
+
+def paragraphs(text: str) -> list[list[str]]:
+    """Paragraphs (separated by blank lines), each a list of its lines."""
+    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").strip())
+    return [[line.rstrip() for line in block.strip("\n").split("\n")] for block in blocks if block]
+
+
+def letter_text(letter: Letter) -> str:
+    """The full plain text of a letter: the approved body, then the signature block."""
+    signature = _render(
+        "letter/signature.txt",
+        sender_name=_one_line(letter.sender_name),
+        address_lines=address_lines(letter.sender_address, letter.sender_postcode),
+        sender_email=letter.sender_email.strip(),
+        campaign_name=_one_line(letter.campaign.sender_name),
+    )
+    return f"{letter.body_text.strip()}\n\n{signature.strip()}\n"
+
+
+def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
+    """The email that carries a letter to its recipient; works on an unsaved letter too.
+
+    It comes From our own address, because sending as the constituent would fail their
+    domain's DMARC checks; their name is in the display name and their address in Reply-To.
+    """
+    if not letter.recipient_email:
+        raise ValueError("this letter's recipient has no email address")
+    campaign = letter.campaign
+    text = letter_text(letter)
+    subject = _one_line(letter.subject)
+    html = _render("letter/body.html", subject=subject, paragraphs=paragraphs(text))
+    categories = [LETTER_KIND]
+    if campaign.slug:
+        categories.append(campaign.slug[:255])
+    return OutgoingEmail(
+        to_email=letter.recipient_email.strip(),
+        to_name=_one_line(letter.recipient_name),
+        from_email=settings.mail_from,
+        from_name=f"{_one_line(letter.sender_name)} via {_one_line(campaign.sender_name)}",
+        reply_to_email=letter.sender_email.strip(),
+        reply_to_name=_one_line(letter.sender_name),
+        subject=subject,
+        text=text,
+        html=html,
+        custom_args={LETTER_KEY_ARG: letter.idempotency_key, "kind": LETTER_KIND},
+        categories=tuple(categories),
+        track=False,
+    )
+
+
+def confirmation_url(letter: Letter, settings: Settings) -> str:
+    """The single-use link that confirms a letter (needs an app context for the secret)."""
+    token = make_confirmation_token(letter.public_id, letter.idempotency_key)
+    return f"{settings.base_url}/letters/confirm/{token}"
+
+
+def compose_notification(notification: Notification, settings: Settings) -> OutgoingEmail:
+    """A confirmation or reminder email to the letter's author."""
+    kind = NotificationKind(notification.kind)
+    if kind not in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
+        raise ValueError(f"no template for notification kind {kind}")
+    letter = notification.letter
+    campaign = letter.campaign
+    started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
+    expires = started + CONFIRMATION_WINDOW
+    context = {
+        "sender_name": _one_line(letter.sender_name),
+        "recipient_name": _one_line(letter.recipient_name),
+        "campaign_name": _one_line(campaign.sender_name),
+        "campaign_title": _one_line(campaign.title),
+        "confirm_url": confirmation_url(letter, settings),
+        "expires_on": f"{expires.day} {expires:%B %Y}",
+    }
+    return OutgoingEmail(
+        to_email=letter.sender_email.strip(),
+        to_name=_one_line(letter.sender_name),
+        from_email=settings.mail_from,
+        from_name=_one_line(campaign.sender_name) or settings.mail_from_name,
+        reply_to_email=None,
+        reply_to_name=None,
+        subject=_one_line(_render(f"{kind.value}/subject.txt", **context)),
+        text=_render(f"{kind.value}/body.txt", **context).strip() + "\n",
+        html=_render(f"{kind.value}/body.html", **context),
+        custom_args={NOTIFICATION_KEY_ARG: notification.idempotency_key, "kind": kind.value},
+        categories=(kind.value,),
+        track=False,
+    )
