@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from advocacy.config import PROJECT_ROOT, Settings
-from advocacy.extensions import db
+from advocacy.extensions import db, limiter
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -30,6 +30,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         SESSION_COOKIE_SECURE=settings.is_production,
         SESSION_COOKIE_SAMESITE="Lax",
         TEMPLATES_AUTO_RELOAD=not settings.is_production,
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage_url,
+        RATELIMIT_KEY_PREFIX="advocacy",
     )
     app.config.update(overrides)
     if settings.is_production:
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     _configure_logging(app)
     db.init_app(app)
+    limiter.init_app(app)
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views

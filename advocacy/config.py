@@ -81,6 +81,8 @@ class Settings:
     count_cache_seconds: float
     campaign_cache_seconds: float
     rate_limit_storage_url: str
+    rate_limit_send: str
+    rate_limit_lookup: str
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -132,6 +134,8 @@ class Settings:
             "count_cache_seconds": float(env.get("COUNT_CACHE_SECONDS", "") or 5.0),
             "campaign_cache_seconds": float(env.get("CAMPAIGN_CACHE_SECONDS", "") or 10.0),
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
+            "rate_limit_send": env.get("RATE_LIMIT_SEND", "") or "10 per hour;30 per day",
+            "rate_limit_lookup": env.get("RATE_LIMIT_LOOKUP", "") or "30 per minute",
         }
         values.update(overrides)
         return cls(**values)

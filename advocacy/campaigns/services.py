@@ -44,6 +44,10 @@ class AlreadySigned(JourneyError):
     """This person has already written a confirmed letter for this campaign."""
 
 
+class TooManyPending(JourneyError):
+    """Several letters from this address already await confirmation."""
+
+
 class CampaignClosed(JourneyError):
     """The campaign no longer accepts letters."""
 
@@ -234,26 +238,50 @@ def build_letter(
     )
 
 
+# More unconfirmed letters than this from one address to one campaign are refused: the
+# confirmation email must not become a way to flood somebody else's inbox.
+MAX_PENDING_PER_PERSON = 3
+
+
 def has_signed(session: Session, campaign: Campaign, digest: str) -> bool:
     """True if this person already has a confirmed letter on this campaign."""
-    return (
-        session.scalars(
-            select(Signature.id).where(
-                Signature.campaign_id == campaign.id, Signature.email_digest == digest
-            )
-        ).first()
-        is not None
+    return _standing(session, campaign, digest)[0]
+
+
+def _standing(session: Session, campaign: Campaign, digest: str) -> tuple[bool, int]:
+    """Whether this person has signed, and how many of their letters await confirmation."""
+    signed = (
+        select(Signature.id)
+        .where(Signature.campaign_id == campaign.id, Signature.email_digest == digest)
+        .exists()
     )
+    pending = (
+        select(func.count(Letter.id))
+        .where(
+            Letter.email_digest == digest,
+            Letter.campaign_id == campaign.id,
+            Letter.state == LetterState.AWAITING_CONFIRMATION,
+        )
+        .scalar_subquery()
+    )
+    is_signed, waiting = session.execute(select(signed, pending)).one()
+    return bool(is_signed), int(waiting)
 
 
 def submit(session: Session, letter: Letter) -> Letter:
     """Save a letter awaiting confirmation and queue its confirmation email, atomically."""
     if not letter.campaign.is_live:
         raise CampaignClosed("This campaign has closed and no longer accepts letters.")
-    if has_signed(session, letter.campaign, letter.email_digest):
+    signed, waiting = _standing(session, letter.campaign, letter.email_digest)
+    if signed:
         raise AlreadySigned(
             "You have already sent a letter for this campaign. Thank you: one letter per "
             "person keeps every letter counted and taken seriously."
+        )
+    if waiting >= MAX_PENDING_PER_PERSON:
+        raise TooManyPending(
+            "We have already emailed this address several confirmation links for this "
+            "campaign. Please open the most recent one to send your letter."
         )
     submit_letter(session, letter)
     session.commit()

@@ -25,7 +25,7 @@ from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, Prev
 from advocacy.config import Settings
 from advocacy.delivery.compose import compose_letter
 from advocacy.directory.service import Representative, get_directory
-from advocacy.extensions import db
+from advocacy.extensions import db, limiter
 from advocacy.models import Campaign, LetterState, LetterTemplate
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,16 @@ def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> Respo
     )
 
 
+def _send_limit() -> str:
+    return _settings().rate_limit_send
+
+
+def _lookup_limit() -> str:
+    return _settings().rate_limit_lookup
+
+
 @bp.get("/campaigns/<slug>/mp")
+@limiter.limit(_lookup_limit)
 def find_mp(slug: str) -> ResponseReturnValue:
     """Find the person's MP from a postcode, or from a constituency they picked."""
     camp = _campaign_or_404(slug)
@@ -288,6 +297,7 @@ def _render_preview(
 
 
 @bp.post("/campaigns/<slug>/send")
+@limiter.limit(_send_limit)
 def send(slug: str) -> ResponseReturnValue:
     """Save the letter and send the confirmation email; nothing goes to the MP yet."""
     camp = _campaign_or_404(slug)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -341,3 +342,16 @@ def test_pages_load_no_third_party_resources(client: FlaskClient) -> None:
     assert "default-src 'self'" in csp
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert not re.search(r'(src|href)="https?://', response.get_data(as_text=True))
+
+
+def test_send_is_rate_limited_per_address(client: FlaskClient, app: Flask) -> None:
+    app.config["SETTINGS"] = dataclasses.replace(
+        app.config["SETTINGS"], rate_limit_send="2 per hour"
+    )
+    statuses = [
+        _send(client, email=f"writer{i}@example.org").status_code  # type: ignore[attr-defined]
+        for i in range(3)
+    ]
+    assert statuses == [303, 303, 429]
+    response = _send(client, email="writer9@example.org")
+    assert "Too many requests" in text(response)

@@ -209,3 +209,14 @@ def test_get_campaign_cached_copy_merges_without_a_query(
     letter = services.submit(session, _letter(cached, settings))
     assert letter.id is not None
     assert services.get_campaign(session, "no-such-campaign", ttl=60) is None
+
+
+def test_submit_refuses_more_pending_letters_than_the_cap(
+    session: Session, campaign: Campaign, settings: Settings
+) -> None:
+    for _ in range(services.MAX_PENDING_PER_PERSON):
+        services.submit(session, _letter(campaign, settings))
+    with pytest.raises(services.TooManyPending):
+        services.submit(session, _letter(campaign, settings))
+    other = services.Author(**{**AUTHOR.__dict__, "email": "someone.else@example.org"})
+    assert services.submit(session, _letter(campaign, settings, other)).id is not None
