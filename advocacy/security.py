@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,8 +19,18 @@ CONFIRMATION_MAX_AGE = 7 * 24 * 3600
 CSRF_MAX_AGE = 6 * 3600
 
 
+CSRF_TOKEN_REUSE_SECONDS = 300
+
+
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    """One serializer per app and purpose (building one derives keys, which is not free)."""
+    cache: dict[str, URLSafeTimedSerializer] = current_app.extensions.setdefault("serializers", {})
+    serializer = cache.get(salt)
+    if serializer is None:
+        serializer = cache[salt] = URLSafeTimedSerializer(
+            current_app.config["SECRET_KEY"], salt=salt
+        )
+    return serializer
 
 
 def email_digest(email: str, secret_key: str | None = None) -> str:
@@ -65,8 +76,18 @@ class SignedTokenCSRF(CSRF):
         return super().setup_form(form)
 
     def generate_csrf_token(self, csrf_token_field: CSRFTokenField) -> str:
-        """A fresh signed nonce."""
-        return _serializer("csrf").dumps(secrets.token_urlsafe(8))
+        """A signed nonce, shared by the forms a process serves for a few minutes.
+
+        The token is not tied to a person (there is no session to tie it to), so handing
+        the same one to everybody for a short while loses nothing and saves signing one
+        per form; it still expires CSRF_MAX_AGE after it was made.
+        """
+        now = time.monotonic()
+        cached: tuple[float, str] | None = current_app.extensions.get("csrf_token")
+        if cached is None or now - cached[0] > CSRF_TOKEN_REUSE_SECONDS:
+            cached = (now, _serializer("csrf").dumps(secrets.token_urlsafe(8)))
+            current_app.extensions["csrf_token"] = cached
+        return cached[1]
 
     def validate_csrf_token(self, form: BaseForm, field: CSRFTokenField) -> None:
         """Check the token's signature and age, and the request's Origin."""
