@@ -230,11 +230,15 @@ def _catch_up(row: Letter | Notification, event: dict[str, Any], at: datetime) -
     timed-out request had in fact arrived; knowing it stops a retry that would duplicate.
     """
     states = LetterState if isinstance(row, Letter) else NotificationState
-    path = {
-        states("failed"): ["queued", "sending", "sent"],
-        states("queued"): ["sending", "sent"],
-        states("sending"): ["sent"],
-    }.get(row.state)
+    paths = {
+        "failed": ["queued", "sending", "sent"],
+        "queued": ["sending", "sent"],
+        "sending": ["sent"],
+    }
+    if isinstance(row, Letter):
+        # Held because a second request may have arrived: SendGrid has now said one did.
+        paths["held"] = ["queued", "sending", "sent"]
+    path = paths.get(str(row.state))
     if not path:
         return
     logger.warning(

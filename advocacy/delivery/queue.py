@@ -66,6 +66,12 @@ CAP_LOCK_KEY = 0x4D5043  # "MPC"
 # Where the cap or window leaves a letter waiting and no slot time is known, look again soon.
 CAP_RECHECK = timedelta(minutes=1)
 
+TWICE_IN_FLIGHT = (
+    "held for review: two requests for this letter may have reached SendGrid; it is sent "
+    "automatically if SendGrid reports it, else check its letter_key in SendGrid's activity "
+    "before queueing it again"
+)
+
 
 def _states(model: QueueModel) -> type[StrEnum]:
     return LetterState if model is Letter else NotificationState
@@ -184,18 +190,29 @@ def _due(model: QueueModel, now: datetime) -> Any:
 
 
 def recover_abandoned(session: Session, model: QueueModel, now: datetime) -> int:
-    """Requeue rows left SENDING by a worker whose lease expired, flagged possible duplicates."""
+    """Requeue rows left SENDING by a worker whose lease expired, flagged possible duplicates.
+
+    A letter that was already flagged may now be at SendGrid twice: it is held for review
+    instead, so no letter can go a third time. The webhook releases it as soon as SendGrid
+    reports the message (see events._catch_up).
+    """
+    abandoned = (model.state == _state(model, "sending")) & (model.lease_expires_at < now)
+    cleared = {"lease_owner": None, "lease_expires_at": None}
+    held = 0
+    if model is Letter:
+        values = Letter.transition_values(LetterState.SENDING, LetterState.HELD, now)
+        result = session.execute(
+            update(Letter)
+            .where(abandoned, Letter.is_possible_duplicate.is_(True))
+            .values(**values, **cleared, next_attempt_at=None, failure_reason=TWICE_IN_FLIGHT)
+            .execution_options(synchronize_session=False)
+        )
+        held = int(getattr(result, "rowcount", 0) or 0)
     values = model.transition_values(_state(model, "sending"), _state(model, "queued"), now)
     result = session.execute(
         update(model)
-        .where(model.state == _state(model, "sending"), model.lease_expires_at < now)
-        .values(
-            **values,
-            is_possible_duplicate=True,
-            lease_owner=None,
-            lease_expires_at=None,
-            next_attempt_at=now,
-        )
+        .where(abandoned)
+        .values(**values, **cleared, is_possible_duplicate=True, next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
     count = int(getattr(result, "rowcount", 0) or 0)
@@ -205,7 +222,12 @@ def recover_abandoned(session: Session, model: QueueModel, now: datetime) -> int
             count,
             model.__tablename__,
         )
-    return count
+    if held:
+        logger.warning(
+            "held %d letters for review: a second request for each may have reached SendGrid",
+            held,
+        )
+    return count + held
 
 
 def claim(
@@ -413,6 +435,18 @@ def mark_retry(
         # A 429 or a refused key says nothing about this message: it does not count.
         values["attempts"] = model.attempts - 1
     return _finish(conn, model, row_id, owner, values)
+
+
+def mark_held(conn: Connection, row_id: int, owner: str, reason: str) -> bool:
+    """Hold a letter for review instead of risking a third copy."""
+    values = Letter.transition_values(LetterState.SENDING, LetterState.HELD, utcnow())
+    return _finish(
+        conn,
+        Letter,
+        row_id,
+        owner,
+        {**values, "failure_reason": reason, "next_attempt_at": None},
+    )
 
 
 def mark_failed(conn: Connection, model: QueueModel, row_id: int, owner: str, reason: str) -> bool:

@@ -405,7 +405,15 @@ class Worker:
     def _transient(
         self, job: Job, reason: str, retry_after: float | None, maybe_accepted: bool
     ) -> None:
-        attempts = self._attempts(job)
+        attempts, flagged = self._attempts(job)
+        if maybe_accepted and flagged and job.model is Letter:
+            # Two requests may both have arrived: never risk a third copy.
+            self._write(
+                lambda conn: queue.mark_held(conn, job.id, self.owner, queue.TWICE_IN_FLIGHT)
+            )
+            self.report.add("held")
+            logger.warning("%s held for review: a second request may have arrived", job.label)
+            return
         if attempts >= self.retry.max_attempts:
             final = f"gave up after {attempts} attempts: {reason}"
             self._write(lambda conn: queue.mark_failed(conn, job.model, job.id, self.owner, final))
@@ -428,10 +436,15 @@ class Worker:
         self.report.add("retried")
         logger.info("%s: %s; attempt %d, retry in %.1fs", job.label, reason, attempts, delay)
 
-    def _attempts(self, job: Job) -> int:
+    def _attempts(self, job: Job) -> tuple[int, bool]:
+        """The row's attempt count and possible-duplicate flag."""
         with self._engine.connect() as conn:
-            value = conn.scalar(select(job.model.attempts).where(job.model.id == job.id))
-        return int(value or 0)
+            row = conn.execute(
+                select(job.model.attempts, job.model.is_possible_duplicate).where(
+                    job.model.id == job.id
+                )
+            ).first()
+        return (int(row[0]), bool(row[1])) if row else (0, False)
 
     # Maintenance --------------------------------------------------------------------------
 

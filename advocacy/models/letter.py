@@ -36,7 +36,9 @@ LETTER_TRANSITIONS: dict[LetterState, frozenset[LetterState]] = {
     S.HELD: frozenset({S.QUEUED, S.FAILED}),
     S.QUEUED: frozenset({S.SENDING, S.HELD, S.FAILED}),
     # SENDING -> QUEUED: released on shutdown, or retried after a transient failure.
-    S.SENDING: frozenset({S.QUEUED, S.SENT, S.FAILED}),
+    # SENDING -> HELD: a second request that may have reached SendGrid unrecorded; held
+    # so that a third copy is never sent.
+    S.SENDING: frozenset({S.QUEUED, S.SENT, S.FAILED, S.HELD}),
     S.SENT: frozenset({S.DELIVERED, S.DEFERRED, S.BOUNCED, S.DROPPED}),
     S.DEFERRED: frozenset({S.DEFERRED, S.DELIVERED, S.BOUNCED, S.DROPPED}),
     # A receiving server can accept a message and bounce it later.

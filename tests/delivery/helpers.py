@@ -128,10 +128,15 @@ def worker_env(
     return env
 
 
+def worker_args(*args: str) -> list[str]:
+    """The command line of `advocacy worker`, run by this interpreter."""
+    return [sys.executable, "-c", "from advocacy.cli import main; main()", "worker", *args]
+
+
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    """Start `advocacy worker` as a separate process."""
+    """Start `advocacy worker` as a separate process (stdout and stderr piped together)."""
     return subprocess.Popen(
-        [sys.executable, "-c", "from advocacy.cli import main; main()", "worker", *args],
+        worker_args(*args),
         env=env,
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,

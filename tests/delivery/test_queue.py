@@ -166,3 +166,25 @@ def test_sending_window_parses_and_wraps() -> None:
     assert queue.parse_sending_window("") is None
     with pytest.raises(Exception, match="SENDING_WINDOW"):
         queue.parse_sending_window("9 to 5")
+
+
+def test_letter_abandoned_in_flight_twice_is_held_not_sent_a_third_time(
+    app: Flask, campaign: Campaign, session: Session
+) -> None:
+    [letter] = add_queued(session, campaign)
+    assert db.engine is not None
+    now = utcnow()
+    for round_ in range(2):
+        with db.transaction() as s:
+            assert queue.claim(s, Letter, f"w{round_}", 5, POLICY, now=now) == [letter.id]
+        with db.engine.begin() as conn:
+            assert queue.start(conn, Letter, letter.id, f"w{round_}", POLICY.lease)
+        now = utcnow() + timedelta(seconds=31 * (round_ + 1))
+        with db.transaction() as s:
+            queue.recover_abandoned(s, Letter, now)
+    held = reload(session, letter)
+    assert held.state == LetterState.HELD
+    assert held.is_possible_duplicate is True
+    assert "two requests" in (held.failure_reason or "")
+    with db.transaction() as s:
+        assert queue.claim(s, Letter, "w3", 5, POLICY, now=now) == []

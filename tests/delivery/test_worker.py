@@ -457,3 +457,27 @@ def test_sigterm_finishes_the_request_in_flight_and_releases_the_rest(
     assert not any(letter.is_possible_duplicate for letter in letters)
     assert set(fake_sendgrid.accepted_counts("letter_key").values()) == {1}
     assert b"released 7 rows" in output
+
+
+def test_second_ambiguous_failure_holds_the_letter(
+    app: Flask,
+    campaign: Campaign,
+    session: Session,
+    settings: Settings,
+    fake_sendgrid: FakeSendGrid,
+) -> None:
+    [letter] = add_queued(session, campaign)
+    fake_sendgrid.slow_next(0.5, count=2)
+    worker = make_worker(
+        settings, fake_sendgrid, read_timeout=0.2, retry=RetryPolicy(base_seconds=0.05)
+    )
+    worker.run(once=True)
+    time.sleep(0.1)
+    worker.run(once=True)
+    held = reload(session, letter)
+    assert held.state == LetterState.HELD
+    assert held.is_possible_duplicate is True
+    time.sleep(0.5)
+    assert len(fake_sendgrid.accepted_for("letter_key", held.idempotency_key)) == 2
+    worker.run(once=True)
+    assert fake_sendgrid.request_count == 2
