@@ -155,14 +155,14 @@ def _find(session: Session, event: dict[str, Any]) -> Letter | Notification | No
     letter_key = event.get(LETTER_KEY_ARG)
     if isinstance(letter_key, str) and letter_key:
         return session.scalars(
-            select(Letter).where(Letter.idempotency_key == letter_key).with_for_update()
+            select(Letter).where(Letter.idempotency_key == letter_key).with_for_update(of=Letter)
         ).first()
     notification_key = event.get(NOTIFICATION_KEY_ARG)
     if isinstance(notification_key, str) and notification_key:
         return session.scalars(
             select(Notification)
             .where(Notification.idempotency_key == notification_key)
-            .with_for_update()
+            .with_for_update(of=Notification)
         ).first()
     # Without our custom arguments, fall back to SendGrid's id: X-Message-Id is the part of
     # sg_message_id before the first dot (not on every dropped event, which then won't match).
@@ -171,7 +171,7 @@ def _find(session: Session, event: dict[str, Any]) -> Letter | Notification | No
         prefix = sg_message_id.split(".", 1)[0]
         for model in (Letter, Notification):
             row = session.scalars(
-                select(model).where(model.message_id == prefix).with_for_update()
+                select(model).where(model.message_id == prefix).with_for_update(of=model)
             ).first()
             if row is not None:
                 return cast(Letter | Notification, row)
