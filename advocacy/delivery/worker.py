@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
+from flask import current_app
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
@@ -193,6 +194,9 @@ class Worker:
             self.batch_size,
             int(self.lease.total_seconds()),
         )
+        # A worker picks up template changes when restarted; checking every template file's
+        # modification time for every email costs more than composing it.
+        current_app.jinja_env.auto_reload = False
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery")
         outstanding: set[Future[None]] = set()
         try:
@@ -202,7 +206,8 @@ class Worker:
                 if self._halted():
                     break
                 claimed = 0
-                if len(outstanding) < self.concurrency:
+                # Keep a backlog, so threads never wait while this thread claims and composes.
+                if len(outstanding) < 2 * self.concurrency:
                     jobs = self._claim(self.batch_size)
                     claimed = len(jobs)
                     outstanding.update(pool.submit(self._deliver, job) for job in jobs)

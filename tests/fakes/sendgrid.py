@@ -448,12 +448,31 @@ def validate(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return errors
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use: python -m tests.fakes.sendgrid
-    fake = FakeSendGrid()
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - used by bench/drain.py
+    """Serve a fake in its own process: `python -m tests.fakes.sendgrid --latency 0.05`.
+
+    Prints the base URL and API key as one JSON line, then serves until stdin closes or
+    the process is terminated.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--api-key", default=DEFAULT_API_KEY)
+    args = parser.parse_args(argv)
+    fake = FakeSendGrid(api_key=args.api_key)
+    fake.latency = args.latency
     fake.start()
-    print(f"fake SendGrid at {fake.url}, key {fake.api_key}", flush=True)
+    print(json.dumps({"url": fake.url, "api_key": fake.api_key}), flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        sys.stdin.read()
     except KeyboardInterrupt:
+        pass
+    finally:
+        print(json.dumps({"requests": fake.request_count, "accepted": len(fake.accepted)}))
         fake.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
