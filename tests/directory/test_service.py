@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -345,23 +345,41 @@ def test_memory_cache_does_not_keep_a_stale_outage_answer(
     assert postcodes_io.request_count == 1  # back up: the stale entry is refreshed
 
 
+@pytest.fixture
+def other_app(app: Flask, settings: Settings) -> Iterator[Callable[..., Flask]]:
+    """Build a second app; afterwards its engine is closed and the first app's restored.
+
+    The database extension is one object, so create_app() points it at a new engine; the
+    first app's pooled connections must not be dropped unclosed.
+    """
+    engine, factory = db.engine, db.session_factory
+    built: list[Flask] = []
+
+    def build(**config: object) -> Flask:
+        built.append(create_app(settings, TESTING=True, **config))
+        return built[-1]
+
+    yield build
+    if built:
+        db.dispose()
+        db.engine, db.session_factory = engine, factory
+
+
 def test_get_directory_keeps_one_cache_per_app(
-    app: Flask, settings: Settings, postcodes_io: PostcodesIoFake
+    other_app: Callable[..., Flask], postcodes_io: PostcodesIoFake
 ) -> None:
     first = get_directory()
     assert first.cache is get_directory().cache
     first.find_by_postcode("GU11 1AA")
-    other = create_app(settings, TESTING=True)
-    with other.app_context():
+    with other_app().app_context():
         assert get_directory().cache is not first.cache
         assert len(get_directory().cache) == 0
 
 
 def test_get_directory_cache_seconds_zero_turns_the_memory_cache_off(
-    settings: Settings, postcodes_io: PostcodesIoFake
+    other_app: Callable[..., Flask], postcodes_io: PostcodesIoFake
 ) -> None:
-    other = create_app(settings, TESTING=True, DIRECTORY_CACHE_SECONDS=0)
-    with other.app_context():
+    with other_app(DIRECTORY_CACHE_SECONDS=0).app_context():
         directory = get_directory()
         directory.find_by_postcode("GU11 1AA")
         assert len(directory.cache) == 0
