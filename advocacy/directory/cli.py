@@ -132,6 +132,9 @@ def sync_command(
         failure_threshold=5, reset_timeout=30.0, name="the Parliament members directory"
     )
     with db.new_session() as session:
+        if not session.scalar(select(func.count()).select_from(MemberOfParliament)):
+            # Seats come from the snapshot (GSS codes are not in the Members API).
+            raise click.ClickException("The MP directory is empty: run `advocacy seed` first.")
         sync = MembersSync(
             session,
             lambda http: members_client(settings, http, retry=retry, breaker=breaker),

@@ -9,14 +9,22 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
 from advocacy.directory.snapshot import COMMONS_ADDRESS
-from advocacy.directory.sync import CHECKPOINT_NAME, SOURCE, Seat, plan_sync
+from advocacy.directory.sync import (
+    CHECKPOINT_NAME,
+    SOURCE,
+    MembersSync,
+    Seat,
+    members_client,
+    plan_sync,
+)
+from advocacy.extensions import db
 from advocacy.models import MemberOfParliament, SyncCheckpoint, utcnow
-from postcode_lookup import Member
+from postcode_lookup import CircuitBreaker, Member, RetryPolicy
 from tests.conftest import make_settings
 from tests.directory.conftest import ALDERSHOT, ControlledMembersApi, snapshot_rows
 from tests.fakes import MpRecord, PostcodesIoFake, contact_entry
@@ -351,12 +359,35 @@ def test_sync_slow_upstream_times_out_retries_and_completes(
     assert len(members_api.contact_requests()) == 650 + 2
 
 
-def test_sync_keeps_to_its_concurrency_bound(
-    runner: FlaskCliRunner, members_api: ControlledMembersApi
+def test_sync_keeps_to_its_concurrency_bound_and_pauses_between_requests(
+    settings: Settings, members_api: ControlledMembersApi
 ) -> None:
     members_api.contact_seconds = 0.002
-    assert sync(runner, "--concurrency", "3").exit_code == 0
+    pauses: list[float] = []
+    retry = RetryPolicy(max_attempts=2, base_delay=0)
+    breaker = CircuitBreaker()
+    with db.new_session() as own:
+        report = MembersSync(
+            own,
+            lambda http: members_client(settings, http, retry=retry, breaker=breaker),
+            concurrency=3,
+            delay=0.25,
+            sleep=pauses.append,
+        ).run()
+    assert report.completed
     assert members_api.max_in_flight == 3
+    assert pauses == [0.25] * 650
+
+
+def test_sync_of_an_empty_directory_asks_for_the_snapshot_first(
+    runner: FlaskCliRunner, session: Session, members_api: ControlledMembersApi
+) -> None:
+    session.execute(delete(MemberOfParliament))
+    session.commit()
+    result = sync(runner)
+    assert result.exit_code == 1
+    assert "The MP directory is empty: run `advocacy seed` first" in result.output
+    assert members_api.request_count == 0
 
 
 def test_sync_interrupted_run_saves_progress_and_resumes(
