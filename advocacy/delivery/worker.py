@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import current_app
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import QueuePool
 
+from advocacy.db import make_engine
 from advocacy.delivery import queue
 from advocacy.delivery.compose import compose_letter, compose_notification
 from advocacy.delivery.mail import (
@@ -161,6 +163,14 @@ class Worker:
         if db.engine is None:
             raise RuntimeError("database is not configured")
         self._engine: Engine = db.engine
+        if isinstance(db.engine.pool, QueuePool):
+            # One pooled connection per sending thread: the app's pool is sized for web
+            # requests, and a smaller one would open and close a connection per letter.
+            self._engine = make_engine(
+                db.engine.url.render_as_string(hide_password=False),
+                pool_size=self.concurrency + 1,
+                max_overflow=2,
+            )
 
     # Control ---------------------------------------------------------------------------
 
@@ -234,6 +244,8 @@ class Worker:
             close = getattr(self.backend, "close", None)
             if callable(close):
                 close()
+            if self._engine is not db.engine:
+                self._engine.dispose()
         if self._auth_failed.is_set():
             self.report.auth_failed = True
         logger.info("worker %s stopped: %s", self.owner, self.report.summary())
