@@ -354,3 +354,15 @@ def test_notification_events_are_recorded(
     assert notification.state == NotificationState.SENT
     [event] = session.scalars(select(ProcessedEvent)).all()
     assert event.letter_id == notification.letter_id
+
+
+def test_large_signed_batches_are_accepted(client: FlaskClient) -> None:
+    # SendGrid batches events; a batch can be far larger than the app's form limit.
+    payload = [copy.deepcopy(events("anymail_delivered")[0]) for _ in range(700)]
+    for i, event in enumerate(payload):
+        event["sg_event_id"] = f"bulk-{i}"
+    body = json.dumps(payload).encode()
+    assert len(body) > 256 * 1024
+    response = client.post(URL, data=body, headers=signed_headers(body))
+    assert response.status_code == 200
+    assert response.json["unmatched"] == 700
