@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
     from advocacy.delivery import webhooks
-    from advocacy.delivery.cli import worker_command
+    from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
+    app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
 
     @app.after_request
