@@ -115,7 +115,13 @@ class DirectoryService:
 
     def find_by_postcode(self, raw: str) -> Representative:
         """The MP for a postcode; raises postcode_lookup errors the page explains."""
-        postcode = parse_postcode(raw)
+        # Parsing is pure but, after the caches, the costliest step of a hot lookup (Unicode
+        # normalisation and a score of patterns), so the result for the text as typed is kept
+        # too. Only valid postcodes are kept: they are at most 64 characters long.
+        postcode: Postcode | object = self.cache.get(("parsed", raw))
+        if not isinstance(postcode, Postcode):
+            postcode = parse_postcode(raw)
+            self.cache.put(("parsed", raw), postcode)
         ensure_westminster(postcode)
         code = self.cache.get(("postcode", postcode.normalised))
         if code is MISSING:
