@@ -71,6 +71,7 @@ class Settings:
     lookup_connect_timeout: float
     lookup_read_timeout: float
     postcode_cache_days: int
+    directory_cache_seconds: float
     worker_concurrency: int
     worker_batch_size: int
     worker_lease_seconds: int
@@ -124,6 +125,7 @@ class Settings:
             "lookup_connect_timeout": float(env.get("LOOKUP_CONNECT_TIMEOUT", "") or 3.05),
             "lookup_read_timeout": float(env.get("LOOKUP_READ_TIMEOUT", "") or 5.0),
             "postcode_cache_days": _int(env, "POSTCODE_CACHE_DAYS", 90),
+            "directory_cache_seconds": float(env.get("DIRECTORY_CACHE_SECONDS", "") or 60.0),
             "worker_concurrency": _int(env, "WORKER_CONCURRENCY", 16),
             "worker_batch_size": _int(env, "WORKER_BATCH_SIZE", 50),
             "worker_lease_seconds": _int(env, "WORKER_LEASE_SECONDS", 120),

@@ -38,10 +38,8 @@ from postcode_lookup import (
 
 logger = logging.getLogger(__name__)
 
-# How long a web worker keeps directory answers in memory: the longest a sync run in another
-# process takes to show. app.config["DIRECTORY_CACHE_SECONDS"] overrides it; 0 turns it off.
-CACHE_SECONDS_KEY = "DIRECTORY_CACHE_SECONDS"
-DEFAULT_CACHE_SECONDS = 60.0
+# How long a web worker keeps directory answers in memory (Settings.directory_cache_seconds,
+# 0 turns it off) is the longest a sync run in another process takes to show.
 # The service name in LookupUnavailable when postcodes.io answered but our directory lacks the seat.
 DIRECTORY_SERVICE = "the MP directory"
 
@@ -250,7 +248,7 @@ def directory_cache() -> TTLCache:
     ext = current_app.extensions
     cache: TTLCache | None = ext.get("directory_cache")
     if cache is None:
-        ttl = float(current_app.config.get(CACHE_SECONDS_KEY, DEFAULT_CACHE_SECONDS))
+        ttl = current_app.config["SETTINGS"].directory_cache_seconds
         cache = ext.setdefault("directory_cache", TTLCache(ttl))
     return cache
 

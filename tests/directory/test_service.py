@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -355,8 +356,8 @@ def other_app(app: Flask, settings: Settings) -> Iterator[Callable[..., Flask]]:
     engine, factory = db.engine, db.session_factory
     built: list[Flask] = []
 
-    def build(**config: object) -> Flask:
-        built.append(create_app(settings, TESTING=True, **config))
+    def build(**changes: object) -> Flask:
+        built.append(create_app(dataclasses.replace(settings, **changes), TESTING=True))
         return built[-1]
 
     yield build
@@ -379,7 +380,7 @@ def test_get_directory_keeps_one_cache_per_app(
 def test_get_directory_cache_seconds_zero_turns_the_memory_cache_off(
     other_app: Callable[..., Flask], postcodes_io: PostcodesIoFake
 ) -> None:
-    with other_app(DIRECTORY_CACHE_SECONDS=0).app_context():
+    with other_app(directory_cache_seconds=0).app_context():
         directory = get_directory()
         directory.find_by_postcode("GU11 1AA")
         assert len(directory.cache) == 0

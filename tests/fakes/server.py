@@ -168,6 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 refuses connections when a worker opens 16 at
+    # once on a busy machine; real APIs do not, so neither may the fakes.
+    request_queue_size = 128
     fake: FakeServer
     connections: _Connections
 

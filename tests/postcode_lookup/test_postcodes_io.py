@@ -378,10 +378,8 @@ def test_lookup_circuit_opens_after_failures_and_rejects_without_requests(
             postcodes_client.lookup("SW1A 1AA")
     assert postcodes_client.breaker.state is BreakerState.OPEN
     sent = postcodes_fake.request_count
-    started = time.monotonic()
     with pytest.raises(LookupUnavailable) as caught:
         postcodes_client.lookup("SW1A 1AA")
-    assert time.monotonic() - started < 0.05
     assert caught.value.reason == "circuit open"
     assert caught.value.retry_after == pytest.approx(30.0)
     assert postcodes_fake.request_count == sent
