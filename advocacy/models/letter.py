@@ -92,6 +92,10 @@ class Letter(QueueMixin, Base):
         Index("ix_letters_state_next_attempt_at", "state", "next_attempt_at"),
         # The per-MP hourly cap counts recent sends to one inbox.
         Index("ix_letters_recipient_email_sent_at", "recipient_email", "sent_at"),
+        # A submission counts this person's letters awaiting confirmation on the campaign.
+        # One composite index, so SQLite (which keeps no statistics here) cannot pick the
+        # campaign index and scan every letter of the campaign instead.
+        Index("ix_letters_email_digest_campaign_id", "email_digest", "campaign_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,7 +110,7 @@ class Letter(QueueMixin, Base):
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL"), default=None
     )
-    email_digest: Mapped[str] = mapped_column(String(64), index=True)
+    email_digest: Mapped[str] = mapped_column(String(64))
 
     # The sender. Personal data: purged after the retention period.
     sender_name: Mapped[str] = mapped_column(String(200))

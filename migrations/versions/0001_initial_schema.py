@@ -265,7 +265,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_letters_constituency_code"), ["constituency_code"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_letters_email_digest"), ["email_digest"], unique=False)
+        batch_op.create_index(
+            "ix_letters_email_digest_campaign_id", ["email_digest", "campaign_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_letters_message_id"), ["message_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_letters_partner_id"), ["partner_id"], unique=False)
         batch_op.create_index(
@@ -351,7 +353,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_letters_recipient_email_sent_at")
         batch_op.drop_index(batch_op.f("ix_letters_partner_id"))
         batch_op.drop_index(batch_op.f("ix_letters_message_id"))
-        batch_op.drop_index(batch_op.f("ix_letters_email_digest"))
+        batch_op.drop_index("ix_letters_email_digest_campaign_id")
         batch_op.drop_index(batch_op.f("ix_letters_constituency_code"))
         batch_op.drop_index(batch_op.f("ix_letters_campaign_id"))
 
