@@ -20,26 +20,43 @@ from advocacy.extensions import db
 from advocacy.models import Letter, LetterState
 from tests.browser.conftest import LiveServer, free_port
 from tests.conftest import clean_database, make_settings
-from tests.fakes.postcodes_io import PostcodesIoFake
+from tests.fakes import MembersApiFake, PostcodesIoFake, contact_entry
 from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
 
 pytestmark = pytest.mark.browser
 
 CAMPAIGN = "stand-with-the-uyghurs"
 OWN_WORDS = "My brother was taken in 2017 and our family has not heard from him since."
+RACHEL_BLAKE = 5257  # MP for Cities of London and Westminster in the shipped snapshot
+# The Members API now lists a new address for her, which only a sync can know.
+SYNCED_EMAIL = "rachel.blake.office@parliament.uk"
 
 
 @pytest.fixture
 def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSendGrid, Flask]]:
-    """The app, seeded, served on loopback, wired to fake postcodes.io and SendGrid."""
+    """The app, seeded and synced, on loopback, wired to fakes of all three upstreams."""
     port = free_port()
-    with PostcodesIoFake(recorded=True) as postcodes, FakeSendGrid() as sendgrid:
+    with (
+        PostcodesIoFake(recorded=True) as postcodes,
+        MembersApiFake() as members,
+        FakeSendGrid() as sendgrid,
+    ):
+        members.load_mp_csv()
+        members.set_contacts(
+            RACHEL_BLAKE,
+            [
+                contact_entry(
+                    1, email=SYNCED_EMAIL, lines=("House of Commons", "London"), postcode="SW1A 0AA"
+                )
+            ],
+        )
         settings = make_settings(
             database_url,
             tmp_path / "instance",
             env={
                 "BASE_URL": f"http://127.0.0.1:{port}",
                 "POSTCODES_IO_URL": postcodes.url,
+                "MEMBERS_API_URL": members.url,
                 "MAIL_BACKEND": "sendgrid",
                 "SENDGRID_API_KEY": DEFAULT_API_KEY,
                 "SENDGRID_API_HOST": sendgrid.url,
@@ -51,6 +68,8 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSe
             with db.transaction() as session:
                 seed_campaigns(session)
                 load_snapshot(session)
+            synced = app.test_cli_runner().invoke(args=["mps", "sync", "--backoff", "0"])
+            assert synced.exit_code == 0, synced.output
             with LiveServer(app, port) as server:
                 yield server, sendgrid, app
         db.dispose()
@@ -105,7 +124,7 @@ def test_journey_from_campaign_page_to_mps_inbox(
         == "Ayesha Khan via Stand with the Uyghurs <letters@campaign.example>"
     )
     assert page.inner_text(".email-reply-to") == "Ayesha Khan <ayesha@example.org>"
-    assert page.inner_text(".email-to") == "Rachel Blake <rachel.blake.mp@parliament.uk>"
+    assert page.inner_text(".email-to") == f"Rachel Blake <{SYNCED_EMAIL}>"
     body = page.input_value("textarea[name=body]")
     assert body.startswith("Dear Rachel Blake,")
     assert OWN_WORDS in body
@@ -119,7 +138,7 @@ def test_journey_from_campaign_page_to_mps_inbox(
     drain(app)
     confirmations = sendgrid.accepted
     assert [m.to for m in confirmations] == [["ayesha@example.org"]]
-    assert not [m for m in sendgrid.accepted if "rachel.blake.mp@parliament.uk" in m.to]
+    assert not [m for m in sendgrid.accepted if SYNCED_EMAIL in m.to]
     text = confirmations[0].content("text/plain") or ""
     link = re.search(rf"{re.escape(server.url)}/letters/confirm/\S+", text)
     assert link, text
@@ -133,7 +152,7 @@ def test_journey_from_campaign_page_to_mps_inbox(
 
     # 7. The worker sends it to the MP's inbox.
     drain(app)
-    letters = [m for m in sendgrid.accepted if "rachel.blake.mp@parliament.uk" in m.to]
+    letters = [m for m in sendgrid.accepted if SYNCED_EMAIL in m.to]
     assert len(letters) == 1
     payload = letters[0].payload
     assert payload["from"] == {
