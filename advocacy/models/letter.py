@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -69,8 +69,11 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-class QueueMixin:
-    """Columns that make a row a unit of work for the delivery worker."""
+StateT = TypeVar("StateT", bound=StrEnum)
+
+
+class QueueMixin(Generic[StateT]):
+    """Columns and the state change that make a row a unit of work for the delivery worker."""
 
     idempotency_key: Mapped[str] = mapped_column(String(32), unique=True, default=new_key)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -83,8 +86,26 @@ class QueueMixin:
     # message already, so a second copy is possible and is flagged for review.
     is_possible_duplicate: Mapped[bool] = mapped_column(default=False)
 
+    # Each model maps its own state column and state machine; they are declared here only
+    # for the type checker, so that `transition` below serves both.
+    if TYPE_CHECKING:
+        state: Mapped[StateT]
 
-class Letter(QueueMixin, Base):
+        @staticmethod
+        def transition_values(current: StateT, target: StateT, at: datetime) -> dict[str, Any]:
+            """Column values for a legal state change (each model has its own machine)."""
+
+    def transition(
+        self, target: StateT, *, at: datetime | None = None, reason: str | None = None
+    ) -> None:
+        """Move to another state, stamping its time; raise IllegalTransition if not allowed."""
+        for column, value in self.transition_values(self.state, target, at or utcnow()).items():
+            setattr(self, column, value)
+        if reason is not None:
+            self.failure_reason = reason
+
+
+class Letter(QueueMixin[LetterState], Base):
     """One person's letter to one recipient; the row is also the delivery queue entry."""
 
     __tablename__ = "letters"
@@ -169,15 +190,6 @@ class Letter(QueueMixin, Base):
         kwargs.setdefault("is_possible_duplicate", False)
         super().__init__(**kwargs)
 
-    def transition(
-        self, target: LetterState, *, at: datetime | None = None, reason: str | None = None
-    ) -> None:
-        """Move to another state, stamping its time; raise IllegalTransition if not allowed."""
-        for column, value in self.transition_values(self.state, target, at or utcnow()).items():
-            setattr(self, column, value)
-        if reason is not None:
-            self.failure_reason = reason
-
     @staticmethod
     def transition_values(
         current: LetterState, target: LetterState, at: datetime
@@ -220,7 +232,7 @@ NOTIFICATION_TRANSITIONS: dict[NotificationState, frozenset[NotificationState]] 
 del N
 
 
-class Notification(QueueMixin, Base):
+class Notification(QueueMixin[NotificationState], Base):
     """A system email (confirmation, reminder) queued with the letters, rendered at send time."""
 
     __tablename__ = "notifications"
@@ -247,15 +259,6 @@ class Notification(QueueMixin, Base):
         kwargs.setdefault("attempts", 0)
         kwargs.setdefault("is_possible_duplicate", False)
         super().__init__(**kwargs)
-
-    def transition(
-        self, target: NotificationState, *, at: datetime | None = None, reason: str | None = None
-    ) -> None:
-        """Move to another state; raise IllegalTransition if not allowed."""
-        for column, value in self.transition_values(self.state, target, at or utcnow()).items():
-            setattr(self, column, value)
-        if reason is not None:
-            self.failure_reason = reason
 
     @staticmethod
     def transition_values(
