@@ -14,6 +14,9 @@ from sqlalchemy.pool import StaticPool
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with settings that suit each backend."""
+    # SQLAlchemy puts a failed statement's parameters (names, emails, addresses, letters)
+    # into its exception messages, and the app logs tracebacks of unexpected errors.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         connect_args = {"check_same_thread": False, "timeout": 30}
         if url in {"sqlite://", "sqlite:///:memory:"}:
