@@ -79,6 +79,8 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    # Werkzeug's access log and urllib3's debug lines would record postcodes from URLs.
+    # Werkzeug's access log and urllib3's debug lines would record postcodes from URLs, and
+    # Flask-Limiter logs each breach at INFO with its key, the client's IP address.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)

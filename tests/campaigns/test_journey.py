@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 
 import pytest
@@ -355,3 +356,18 @@ def test_send_is_rate_limited_per_address(client: FlaskClient, app: Flask) -> No
     assert statuses == [303, 303, 429]
     response = _send(client, email="writer9@example.org")
     assert "Too many requests" in text(response)
+
+
+def test_rate_limit_breach_logs_no_address(
+    client: FlaskClient, app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["SETTINGS"] = dataclasses.replace(
+        app.config["SETTINGS"], rate_limit_send="1 per hour"
+    )
+    caplog.set_level(logging.DEBUG)
+    statuses = [
+        _send(client, email=f"writer{i}@example.org").status_code  # type: ignore[attr-defined]
+        for i in range(2)
+    ]
+    assert statuses == [303, 429]
+    assert "127.0.0.1" not in caplog.text
