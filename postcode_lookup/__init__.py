@@ -31,6 +31,7 @@ from .members_api import (
     Member,
     MembersApiClient,
     PostalAddress,
+    constituency_key,
     same_constituency_name,
 )
 from .postcode import (
@@ -75,6 +76,7 @@ __all__ = [
     "SpecialKind",
     "SpecialPostcode",
     "VacantSeat",
+    "constituency_key",
     "ensure_westminster",
     "is_westminster_code",
     "parse_postcode",

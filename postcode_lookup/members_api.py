@@ -36,6 +36,7 @@ __all__ = [
     "Member",
     "MembersApiClient",
     "PostalAddress",
+    "constituency_key",
     "same_constituency_name",
 ]
 
@@ -129,19 +130,20 @@ class Contact:
         return self.email is not None
 
 
-def _loose_name(name: str) -> str:
-    # Parliament and postcodes.io spell three seats differently ("and The Wolds" / "and the
-    # Wolds", "Glyndwr" / "Glyndŵr"); others may differ by "&" or punctuation.
+def constituency_key(name: str) -> str:
+    """A constituency name reduced for matching: case, accents, "&"/"and" and "the" ignored."""
+    # Parliament and postcodes.io spell three seats differently: "Bridlington and The Wolds" /
+    # "...the Wolds", "South Holland and The Deepings" / "...the Deepings", and
+    # "Montgomeryshire and Glyndwr" / "...Glyndŵr"; others may differ by "&" or punctuation.
     text = unicodedata.normalize("NFKD", name)
     text = "".join(char for char in text if not unicodedata.combining(char))
     text = text.casefold().replace("&", " and ")
-    words = re.findall(r"[^\W_]+", text)
-    return " ".join(word for word in words if word != "the")
+    return " ".join(word for word in re.findall(r"[^\W_]+", text) if word != "the")
 
 
 def same_constituency_name(a: str, b: str) -> bool:
     """Compare constituency names ignoring case, accents, punctuation, "&"/"and" and "the"."""
-    return _loose_name(a) == _loose_name(b)
+    return constituency_key(a) == constituency_key(b)
 
 
 def _parse_date(value: str | None) -> date | None:

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
 from advocacy.directory.cache import MISSING, TTLCache
-from advocacy.directory.names import constituency_key
 from advocacy.extensions import db
 from advocacy.models import MemberOfParliament, PostcodeCacheEntry, utcnow
 from postcode_lookup import (
@@ -32,6 +31,7 @@ from postcode_lookup import (
     PostcodeResult,
     PostcodesIoClient,
     RetryPolicy,
+    constituency_key,
     ensure_westminster,
     parse_postcode,
 )

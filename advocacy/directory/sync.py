@@ -29,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
-from advocacy.directory.names import constituency_key
 from advocacy.models import MemberOfParliament, SyncCheckpoint, utcnow
 from postcode_lookup import (
     CircuitBreaker,
@@ -39,6 +38,7 @@ from postcode_lookup import (
     MemberNotFound,
     MembersApiClient,
     RetryPolicy,
+    constituency_key,
 )
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from advocacy.directory.names import constituency_key
 from advocacy.directory.snapshot import (
     COMMONS_ADDRESS,
     SNAPSHOT_DATE,
@@ -17,6 +16,7 @@ from advocacy.directory.snapshot import (
     read_snapshot,
 )
 from advocacy.models import MemberOfParliament
+from postcode_lookup import constituency_key
 
 
 def _count(session: Session) -> int:
