@@ -16,12 +16,6 @@ class ConfigurationError(RuntimeError):
     """Raised when the environment does not describe a runnable app."""
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _int(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name, "")
     if raw == "":

@@ -243,11 +243,6 @@ def build_letter(
 MAX_PENDING_PER_PERSON = 3
 
 
-def has_signed(session: Session, campaign: Campaign, digest: str) -> bool:
-    """True if this person already has a confirmed letter on this campaign."""
-    return _standing(session, campaign, digest)[0]
-
-
 # Built once: composing this statement on every submission costs more than running it.
 _STANDING = select(
     select(Signature.id)
