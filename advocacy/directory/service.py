@@ -38,8 +38,6 @@ from postcode_lookup import (
 
 logger = logging.getLogger(__name__)
 
-# How long a web worker keeps directory answers in memory (Settings.directory_cache_seconds,
-# 0 turns it off) is the longest a sync run in another process takes to show.
 # The service name in LookupUnavailable when postcodes.io answered but our directory lacks the seat.
 DIRECTORY_SERVICE = "the MP directory"
 
@@ -248,6 +246,8 @@ def directory_cache() -> TTLCache:
     ext = current_app.extensions
     cache: TTLCache | None = ext.get("directory_cache")
     if cache is None:
+        # Its lifetime (0 turns it off) is the longest a sync run in another process takes
+        # to show on this web worker.
         ttl = current_app.config["SETTINGS"].directory_cache_seconds
         cache = ext.setdefault("directory_cache", TTLCache(ttl))
     return cache
