@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, inspect, text
@@ -20,6 +21,7 @@ from advocacy.config import Settings
 from advocacy.extensions import db
 from advocacy.migrate import upgrade
 from advocacy.models import Base
+from tests.clock import FakeClock
 
 TEST_SECRET = "test-secret-key-not-for-production"
 
@@ -125,3 +127,16 @@ def runner(app: Flask) -> FlaskCliRunner:
 def session(app: Flask) -> Session:
     """The app context's database session."""
     return db.session
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    """A requests session, closed after the test so no socket is left open."""
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A hand-driven clock for circuit breakers and caches."""
+    return FakeClock()

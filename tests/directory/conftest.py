@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from advocacy.config import Settings
 from advocacy.directory.snapshot import SnapshotRow, load_snapshot, read_snapshot
 from postcode_lookup import CircuitBreaker, PostcodesIoClient, RetryPolicy
+from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.fakes import MembersApiFake, PostcodesIoFake
 from tests.fakes.server import RecordedRequest, Reply
@@ -23,20 +24,6 @@ from tests.fakes.server import RecordedRequest, Reply
 ALDERSHOT = "E14001063"
 SEVENOAKS = "E14001465"
 CITIES_OF_LONDON = "E14001172"  # SW1A 1AA in the recorded body
-
-
-class FakeClock:
-    """A monotonic clock tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
 
 
 class ControlledMembersApi(MembersApiFake):
@@ -136,19 +123,6 @@ def seeded(app: Flask, session: Session) -> Flask:
     load_snapshot(session)
     session.commit()
     return app
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    """A requests session, closed after the test."""
-    with requests.Session() as session:
-        yield session
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A hand-driven clock for breakers and caches."""
-    return FakeClock()
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from postcode_lookup import (
     PostcodesIoClient,
     PostcodeTerminated,
 )
-from tests.directory.conftest import ALDERSHOT, CITIES_OF_LONDON, FakeClock
+from tests.clock import FakeClock
+from tests.directory.conftest import ALDERSHOT, CITIES_OF_LONDON
 from tests.fakes import PostcodesIoFake
 
 pytestmark = pytest.mark.usefixtures("seeded")

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from advocacy.models import MemberOfParliament
 from postcode_lookup import PostcodesIoClient
-from tests.directory.conftest import ALDERSHOT, FakeClock
+from tests.clock import FakeClock
+from tests.directory.conftest import ALDERSHOT
 from tests.fakes import PostcodesIoFake
 
 pytestmark = pytest.mark.usefixtures("seeded")

@@ -8,19 +8,12 @@ import pytest
 import requests
 
 from postcode_lookup import CircuitBreaker, MembersApiClient, PostcodesIoClient, RetryPolicy
+from tests.clock import FakeClock
 from tests.fakes import MembersApiFake, PostcodesIoFake
-from tests.postcode_lookup.clock import FakeClock
 
 # Small enough that timeout tests finish in a fraction of a second, large enough for loopback.
 CONNECT_TIMEOUT = 0.5
 READ_TIMEOUT = 0.5
-
-
-@pytest.fixture
-def http() -> Iterator[requests.Session]:
-    """A requests session, closed after the test so no socket is left open."""
-    with requests.Session() as session:
-        yield session
 
 
 @pytest.fixture
@@ -35,12 +28,6 @@ def retry(sleeps: list[float]) -> RetryPolicy:
     return RetryPolicy(
         max_attempts=3, base_delay=0.1, max_delay=1.0, sleep=sleeps.append, random=lambda: 1.0
     )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A hand-driven clock for circuit breakers."""
-    return FakeClock()
 
 
 @pytest.fixture

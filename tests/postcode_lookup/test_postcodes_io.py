@@ -25,8 +25,8 @@ from postcode_lookup import (
     RetryPolicy,
     parse_postcode,
 )
+from tests.clock import FakeClock
 from tests.fakes import PostcodesIoFake, Reply, load_contract
-from tests.postcode_lookup.clock import FakeClock
 
 WESTMINSTER = ("SW1A 1AA", "E14001172", "Cities of London and Westminster")
 

@@ -14,7 +14,7 @@ from postcode_lookup import (
     PostcodeNotFound,
     RetryPolicy,
 )
-from tests.postcode_lookup.clock import FakeClock
+from tests.clock import FakeClock
 
 
 def _flaky(failures: int, result: str = "ok") -> tuple[Callable[[], str], list[int]]:

@@ -1,4 +1,4 @@
-"""A hand-driven clock for circuit-breaker tests."""
+"""A hand-driven clock for circuit-breaker and cache tests."""
 
 from __future__ import annotations
 
