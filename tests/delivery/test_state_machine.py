@@ -50,12 +50,18 @@ def test_notification_transition_is_legal_or_raises(
 ) -> None:
     notification = Notification(state=current)
     if target in NOTIFICATION_TRANSITIONS[current]:
-        notification.transition(target, at=AT)
+        notification.transition(target, at=AT, reason="why")
         assert notification.state == target
         assert notification.state_changed_at == AT
+        assert notification.sent_at == (AT if target == NotificationState.SENT else None)
+        assert notification.failed_at == (AT if target == NotificationState.FAILED else None)
+        assert notification.failure_reason == "why"
     else:
         with pytest.raises(IllegalTransition):
             notification.transition(target, at=AT)
+        assert notification.state == current
+        with pytest.raises(IllegalTransition):
+            Notification.transition_values(current, target, AT)
 
 
 def test_letter_final_states_have_no_way_out() -> None:
