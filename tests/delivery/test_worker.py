@@ -380,6 +380,9 @@ def test_worker_logs_no_personal_data(
     fake_sendgrid.fail_next(status=500)
     make_worker(settings, fake_sendgrid).run(once=True)
     text = "\n".join(r.getMessage() for r in caplog.records)
+    # The refusal and the retry were logged, so the check below is not vacuous.
+    assert "refused by SendGrid" in text
+    assert "SendGrid answered 500" in text
     for personal in ("Ayesha", "ayesha@example.org", "Acacia", "LS1 4AP", "libraries open"):
         assert personal not in text
 
