@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -13,13 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.delivery.compose import compose_notification
+from advocacy.directory.service import invalidate_directory_cache
 from advocacy.models import (
     Letter,
     LetterState,
     MemberOfParliament,
     Notification,
     NotificationKind,
+    PostcodeCacheEntry,
     Signature,
+    utcnow,
 )
 from tests.campaigns.conftest import CAMPAIGN, csrf_token, write_form
 from tests.fakes.postcodes_io import PostcodesIoFake
@@ -95,9 +99,20 @@ def test_find_mp_serves_cache_when_upstream_is_down(
     client: FlaskClient, postcodes_io: PostcodesIoFake, session: Session
 ) -> None:
     assert client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=TR18+5EG").status_code == 200
+    # A fresh answer would be served without asking postcodes.io at all: age it past the
+    # cache lifetime and forget the memory copy, so the page must meet the outage.
+    entry = session.get(PostcodeCacheEntry, "TR18 5EG")
+    assert entry is not None
+    entry.looked_up_at = utcnow() - timedelta(days=365)
+    session.commit()
+    invalidate_directory_cache()
     postcodes_io.fail_always(status=500)
-    page = text(client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=TR18+5EG"))
-    assert "St Ives" in page
+    asked = postcodes_io.request_count
+    response = client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=TR18+5EG")
+    assert response.status_code == 200  # not the 503 page, which lists every seat
+    assert "Your MP is" in text(response)
+    assert "St Ives" in text(response)
+    assert postcodes_io.request_count > asked
 
 
 @pytest.mark.parametrize(
