@@ -204,10 +204,16 @@ def _render_write(
     template: LetterTemplate,
     form: LetterForm,
     status: int = 200,
+    message: str | None = None,
 ) -> ResponseReturnValue:
     return (
         render_template(
-            "campaigns/write.html", campaign=camp, rep=rep, template=template, form=form
+            "campaigns/write.html",
+            campaign=camp,
+            rep=rep,
+            template=template,
+            form=form,
+            message=message,
         ),
         status,
     )
@@ -251,8 +257,13 @@ def preview(slug: str) -> ResponseReturnValue:
     if not (form.validate() & _check_postcode_matches(form)):
         return _render_write(camp, rep, template, form, 422)
     author = _author(form)
-    subject = services.draft_subject(template, rep, author)
-    body = services.draft_body(template, rep, author)
+    try:
+        subject = services.draft_subject(template, rep, author)
+        body = services.draft_body(template, rep, author)
+    except services.JourneyError as exc:
+        # A campaign's template is broken: say so, keep everything the person wrote.
+        logger.error("letter template %s cannot be rendered", template.id)
+        return _render_write(camp, rep, template, form, 500, message=exc.message)
     data: MultiDict[str, Any] = MultiDict(request.form)
     data["subject"] = subject
     data["body"] = body

@@ -555,6 +555,8 @@ def purge_personal_data(session: Session, retention_days: int, now: datetime | N
             sender_address="",
             sender_postcode="",
             personal_text="",
+            # The person may have edited the subject, so it can carry what they wrote too.
+            subject="",
             body_text="",
             purged_at=now,
         )

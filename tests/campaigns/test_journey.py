@@ -18,6 +18,7 @@ from advocacy.directory.service import invalidate_directory_cache
 from advocacy.models import (
     Letter,
     LetterState,
+    LetterTemplate,
     MemberOfParliament,
     Notification,
     NotificationKind,
@@ -386,3 +387,16 @@ def test_rate_limit_breach_logs_no_address(
     ]
     assert statuses == [303, 429]
     assert "127.0.0.1" not in caplog.text
+
+
+def test_preview_with_a_broken_campaign_template_keeps_what_was_written(
+    client: FlaskClient, session: Session
+) -> None:
+    template = session.scalars(select(LetterTemplate).where(LetterTemplate.slug == "general")).one()
+    template.body_template = "Dear {{ mp_name }}, {{ no_such_thing }}"
+    session.commit()
+    response = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client))
+    assert response.status_code == 500
+    page = text(response)
+    assert "this letter cannot be prepared right now" in page
+    assert "My cousin has not been heard from since 2018" in page

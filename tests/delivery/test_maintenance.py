@@ -106,6 +106,7 @@ def test_purge_blanks_personal_data_after_retention(
         "sender_address",
         "sender_postcode",
         "personal_text",
+        "subject",
         "body_text",
     ):
         assert getattr(purged, field) == ""
