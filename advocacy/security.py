@@ -61,6 +61,25 @@ def same_origin(origin: str, base_url: str) -> bool:
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
+_VERIFIED_TOKENS_MAX = 256
+
+
+def _check_signed_token(token: str) -> None:
+    """Verify a form token, remembering good ones until they expire.
+
+    Tokens are shared for minutes (see generate_csrf_token), so most submissions carry a
+    token this process has already verified; only unknown tokens pay for the HMAC.
+    """
+    verified: dict[str, float] = current_app.extensions.setdefault("csrf_verified", {})
+    expires = verified.get(token)
+    if expires is not None and time.time() < expires:
+        return
+    _, signed_at = _serializer("csrf").loads(token, max_age=CSRF_MAX_AGE, return_timestamp=True)
+    if len(verified) >= _VERIFIED_TOKENS_MAX:
+        verified.clear()
+    verified[token] = signed_at.timestamp() + CSRF_MAX_AGE
+
+
 class SignedTokenCSRF(CSRF):
     """CSRF protection that needs no cookie, so forms also work inside partners' iframes.
 
@@ -94,7 +113,7 @@ class SignedTokenCSRF(CSRF):
         if not current_app.config.get("CSRF_ENABLED", True):
             return
         try:
-            _serializer("csrf").loads(field.data or "", max_age=CSRF_MAX_AGE)
+            _check_signed_token(field.data or "")
         except SignatureExpired as exc:
             raise ValidationError(
                 "This form was open for too long. Please check your details and submit again."
