@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,8 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from advocacy import create_app
 from advocacy.delivery.compose import compose_notification
 from advocacy.directory.service import invalidate_directory_cache
+from advocacy.extensions import db
 from advocacy.models import (
     Letter,
     LetterState,
@@ -27,6 +30,7 @@ from advocacy.models import (
     utcnow,
 )
 from tests.campaigns.conftest import CAMPAIGN, csrf_token, write_form
+from tests.conftest import make_settings
 from tests.fakes.postcodes_io import PostcodesIoFake
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -400,3 +404,35 @@ def test_preview_with_a_broken_campaign_template_keeps_what_was_written(
     page = text(response)
     assert "this letter cannot be prepared right now" in page
     assert "My cousin has not been heard from since 2018" in page
+
+
+def test_send_limit_is_shared_through_redis_by_every_process(
+    database_url: str, tmp_path: Path, postcodes_io: PostcodesIoFake
+) -> None:
+    """With RATE_LIMIT_STORAGE_URL on Redis, two app processes count one address together."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    env = {
+        "POSTCODES_IO_URL": postcodes_io.url,
+        "RATE_LIMIT_STORAGE_URL": url,
+        "RATE_LIMIT_SEND": "2 per hour",
+    }
+    # create_app() points the one database extension at a new engine: restore the fixture's.
+    engine, factory = db.engine, db.session_factory
+    try:
+        first = create_app(make_settings(database_url, tmp_path / "a", env=env), TESTING=True)
+        second = create_app(make_settings(database_url, tmp_path / "b", env=env), TESTING=True)
+        statuses = []
+        for number, application in enumerate([first, second, first]):
+            with application.app_context():
+                response = _send(application.test_client(), email=f"w{number}@example.org")
+                statuses.append(response.status_code)  # type: ignore[attr-defined]
+        assert statuses == [303, 303, 429]
+    finally:
+        db.dispose()
+        db.engine, db.session_factory = engine, factory
+        redis.Redis.from_url(url).flushdb()
