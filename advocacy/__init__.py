@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from advocacy.config import PROJECT_ROOT, Settings
 from advocacy.extensions import db, limiter
+from advocacy.security import NoCookieSessions
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     _configure_logging(app)
+    app.session_interface = NoCookieSessions()
     db.init_app(app)
     limiter.init_app(app)
 

@@ -9,7 +9,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import Flask, Request, Response, current_app, request
+from flask.sessions import NullSession, SessionInterface, SessionMixin
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms.csrf.core import CSRF, CSRFTokenField
 from wtforms.form import BaseForm
@@ -78,6 +79,22 @@ def _check_signed_token(token: str) -> None:
     if len(verified) >= _VERIFIED_TOKENS_MAX:
         verified.clear()
     verified[token] = signed_at.timestamp() + CSRF_MAX_AGE
+
+
+class NoCookieSessions(SessionInterface):
+    """Flask sessions switched off: the app sets no cookies at all.
+
+    Nothing here needs a session (forms carry their state, CSRF needs no cookie), and a
+    cookie-free site leaves nothing on a shared or seized device. Writing to `session`
+    raises, so a future change cannot add a cookie by accident.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> NullSession:
+        """A read-only, always-empty session."""
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Never set a cookie."""
 
 
 class SignedTokenCSRF(CSRF):

@@ -43,3 +43,13 @@ def test_generate_csrf_token_is_shared_for_a_while_then_renewed(
         later = time.monotonic() + security.CSRF_TOKEN_REUSE_SECONDS + 1
         monkeypatch.setattr(time, "monotonic", lambda: later)
         assert csrf.generate_csrf_token(None) != first  # type: ignore[arg-type]
+
+
+def test_no_page_sets_a_cookie_and_sessions_cannot_be_written(app: Flask) -> None:
+    from flask import session
+
+    client = app.test_client()
+    for path in ["/", "/healthz", "/campaigns/nope", "/api/mp?constituency=X"]:
+        assert "Set-Cookie" not in client.get(path).headers
+    with app.test_request_context(), pytest.raises(RuntimeError):
+        session["anything"] = "value"
