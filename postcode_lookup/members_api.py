@@ -257,8 +257,8 @@ class MembersApiClient:
         breaker: CircuitBreaker | None = None,
     ) -> None:
         base_url = base_url.rstrip("/")
-        # Paths carry the /api prefix; accept a base URL that already ends with it, as the
-        # contracts README writes it.
+        # Paths carry the /api prefix; accept a base URL that already ends with it, as
+        # Parliament's own documentation writes it.
         base_url = base_url.removesuffix("/api")
         self._http = JsonTransport(
             session,
