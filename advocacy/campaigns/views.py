@@ -380,7 +380,9 @@ def confirm(token: str) -> ResponseReturnValue:
 def thanks(slug: str) -> ResponseReturnValue:
     """The thank-you page: the updated count, what happens next, share links."""
     camp = _campaign_or_404(slug)
-    share_url = url_for("campaigns.campaign", slug=camp.slug, _external=True)
+    # The public address, not whatever host this request came through (a partner's frame,
+    # a health check).
+    share_url = _settings().base_url + url_for("campaigns.campaign", slug=camp.slug)
     share_text = f"I wrote to my MP: {camp.title}. You can too: {share_url}"
     return render_template(
         "campaigns/thanks.html",

@@ -327,6 +327,7 @@ def test_send_confirm_and_thank(client: FlaskClient, app: Flask, session: Sessio
     assert "your letter is on its way" in thanks
     assert "1 letter sent so far" in thanks
     assert "https://wa.me/?text=" in raw(thanks_page)
+    assert f"Or copy this link: http://localhost/campaigns/{CAMPAIGN}" in thanks
     session.expire_all()
     assert session.get(Letter, letter.id).state == LetterState.QUEUED  # type: ignore[union-attr]
     assert client.get(f"/campaigns/{CAMPAIGN}/count.json").get_json()["total"] == 1
