@@ -23,7 +23,7 @@ import postcode_lookup as pl
 from advocacy.campaigns import services
 from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, PreviewForm
 from advocacy.config import Settings
-from advocacy.delivery.compose import compose_letter
+from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
 from advocacy.models import Campaign, LetterState, LetterTemplate
@@ -265,6 +265,11 @@ def preview(slug: str) -> ResponseReturnValue:
         logger.error("letter template %s cannot be rendered", template.id)
         return _render_write(camp, rep, template, form, 500, message=exc.message)
     data: MultiDict[str, Any] = MultiDict(request.form)
+    # Carry the validated, normalised values (postcode "gu111aa" -> "GU11 1AA", trimmed
+    # text), so the preview shows exactly what will be sent.
+    for name, value in form.data.items():
+        if name != "csrf_token":
+            data[name] = value
     data["subject"] = subject
     data["body"] = body
     preview_form = PreviewForm(formdata=data)
@@ -300,7 +305,7 @@ def _render_preview(
             template=template,
             form=form,
             email=email,
-            letter=letter,
+            signature=signature_text(letter) if email else None,
             message=message,
         ),
         status,

@@ -55,16 +55,20 @@ def paragraphs(text: str) -> list[list[str]]:
     return [[line.rstrip() for line in block.strip("\n").split("\n")] for block in blocks if block]
 
 
-def letter_text(letter: Letter) -> str:
-    """The full plain text of a letter: the approved body, then the signature block."""
-    signature = _render(
+def signature_text(letter: Letter) -> str:
+    """The block under every letter: the sender's name, address and email, and a footer."""
+    return _render(
         "letter/signature.txt",
         sender_name=_one_line(letter.sender_name),
         address_lines=address_lines(letter.sender_address, letter.sender_postcode),
         sender_email=letter.sender_email.strip(),
         campaign_name=_one_line(letter.campaign.sender_name),
-    )
-    return f"{letter.body_text.strip()}\n\n{signature.strip()}\n"
+    ).strip()
+
+
+def letter_text(letter: Letter) -> str:
+    """The full plain text of a letter: the approved body, then the signature block."""
+    return f"{letter.body_text.strip()}\n\n{signature_text(letter)}\n"
 
 
 def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:

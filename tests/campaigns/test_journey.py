@@ -225,8 +225,18 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} is my plea." in page
     assert "Your constituent on the persecution of the Uyghurs" in page
-    assert "1 High Street" in page
-    assert "GU11 1AA" in page
+    # The signature block the MP sees (the hidden fields carry the address too, so look
+    # inside the block itself).
+    block = re.search(r'<pre class="signature">(.*?)</pre>', page, re.S)
+    assert block is not None
+    lines = block.group(1).splitlines()
+    assert lines[:5] == [
+        "Ayesha Khan",
+        "1 High Street",
+        "Aldershot",
+        "GU11 1AA",
+        "ayesha@example.org",
+    ]
 
 
 @pytest.mark.parametrize(
