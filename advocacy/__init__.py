@@ -31,8 +31,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         SESSION_COOKIE_SECURE=settings.is_production,
         SESSION_COOKIE_SAMESITE="Lax",
         TEMPLATES_AUTO_RELOAD=not settings.is_production,
-        RATELIMIT_STORAGE_URI=settings.rate_limit_storage_url,
-        RATELIMIT_KEY_PREFIX="advocacy",
     )
     app.config.update(overrides)
     if settings.is_production:
@@ -41,7 +39,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     _configure_logging(app)
     app.session_interface = NoCookieSessions()
     db.init_app(app)
-    limiter.init_app(app)
+    limiter.init_app(app, settings.rate_limit_storage_url)
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
@@ -81,8 +79,6 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    # Werkzeug's access log and urllib3's debug lines would record postcodes from URLs, and
-    # Flask-Limiter logs each breach at INFO with its key, the client's IP address.
+    # Werkzeug's access log and urllib3's debug lines would record postcodes from URLs.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
-    logging.getLogger("flask-limiter").setLevel(logging.WARNING)

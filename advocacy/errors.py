@@ -25,9 +25,11 @@ def wants_json() -> bool:
     return request.path.endswith(".json") or request.path.startswith(("/api/", "/webhooks/"))
 
 
-def json_error(status: int, code: str, message: str) -> ResponseReturnValue:
+def json_error(
+    status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+) -> ResponseReturnValue:
     """The JSON API's one error shape."""
-    return jsonify({"error": {"code": code, "message": message}}), status
+    return jsonify({"error": {"code": code, "message": message}}), status, headers or []
 
 
 def init_app(app: Flask) -> None:
@@ -37,9 +39,12 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         message = MESSAGES.get(status, exc.description or "")
+        # Keep what the exception says beside its body: Retry-After on a 429, Allow on a 405.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if wants_json():
-            return json_error(status, (exc.name or "error").lower().replace(" ", "_"), message)
-        return render_template("error.html", status=status, message=message), status
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return json_error(status, code, message, headers)
+        return render_template("error.html", status=status, message=message), status, headers
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> ResponseReturnValue:

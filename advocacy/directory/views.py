@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import cast
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 import postcode_lookup as pl
@@ -26,10 +25,10 @@ _STATUS: tuple[tuple[type[pl.PostcodeLookupError], int], ...] = (
 
 def _lookup_error(exc: pl.PostcodeLookupError) -> ResponseReturnValue:
     status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 422)
-    response, status = cast(tuple[Response, int], json_error(status, exc.code, exc.message))
+    headers = []
     if isinstance(exc, pl.LookupUnavailable) and exc.retry_after is not None:
-        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-    return response, status
+        headers.append(("Retry-After", str(max(1, math.ceil(exc.retry_after)))))
+    return json_error(status, exc.code, exc.message, headers)
 
 
 def _as_json(rep: Representative) -> dict[str, object]:

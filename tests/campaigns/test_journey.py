@@ -387,6 +387,7 @@ def test_send_is_rate_limited_per_address(client: FlaskClient, app: Flask) -> No
     assert statuses == [303, 303, 429]
     response = _send(client, email="writer9@example.org")
     assert "Too many requests" in text(response)
+    assert 0 < int(response.headers["Retry-After"]) <= 3600  # type: ignore[attr-defined]
 
 
 def test_rate_limit_breach_logs_no_address(

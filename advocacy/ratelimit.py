@@ -1,0 +1,90 @@
+"""Per-address rate limits on the endpoints that send email or call upstream APIs.
+
+Built directly on `limits` (the library that also does Flask-Limiter's counting, with the
+same storage backends): the app needs one thing from it, a fixed-window count per client
+address and endpoint, and Flask-Limiter re-parsed the limit strings, rebuilt its limit
+objects and ran a before- and after-request hook on every request of every page. Here a limit
+string is parsed once, only limited endpoints pay, and nothing logs the address.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from flask import Flask, current_app, request
+from limits import RateLimitItem, parse_many
+from limits.errors import ConfigurationError as LimitsConfigurationError
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+KEY_PREFIX = "advocacy"
+
+
+@functools.lru_cache(maxsize=32)
+def parse_limits(value: str) -> tuple[RateLimitItem, ...]:
+    """Parse "10 per hour;30 per day" once, shortest window first; ValueError if malformed."""
+    return tuple(sorted(parse_many(value)))
+
+
+class RateLimiter:
+    """Counts requests per client address and endpoint in memory or in Redis."""
+
+    def init_app(self, app: Flask, storage_url: str) -> None:
+        """Open the counters' storage named by RATE_LIMIT_STORAGE_URL."""
+        try:
+            storage = storage_from_string(storage_url)
+        except LimitsConfigurationError as exc:
+            raise ValueError(f"RATE_LIMIT_STORAGE_URL {storage_url!r}: {exc}") from exc
+        if not isinstance(storage, Storage):
+            raise ValueError(
+                f"RATE_LIMIT_STORAGE_URL {storage_url!r}: asyncio storage is not usable"
+            )
+        app.extensions["rate_limiter"] = FixedWindowRateLimiter(storage)
+
+    def limit(self, limit_value: Callable[[], str]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """Limit a view to `limit_value()` (read per request, so settings apply at once)."""
+
+        def decorator(view: Callable[P, R]) -> Callable[P, R]:
+            scope = f"{view.__module__}.{view.__qualname__}"
+
+            @functools.wraps(view)
+            def limited(*args: P.args, **kwargs: P.kwargs) -> R:
+                self.check(limit_value(), scope)
+                return view(*args, **kwargs)
+
+            return limited
+
+        return decorator
+
+    def check(self, limit_value: str, scope: str) -> None:
+        """Count this request; raise 429 with Retry-After when any limit is spent.
+
+        If the storage is unreachable (Redis down) the request goes through: the send
+        endpoint keeps its own cap on unconfirmed letters per person, and refusing every
+        letter during a cache outage would lose more than it protects.
+        """
+        if not current_app.config.get("RATELIMIT_ENABLED", True):
+            return
+        strategy: FixedWindowRateLimiter = current_app.extensions["rate_limiter"]
+        address = request.remote_addr or "unknown"
+        key = (KEY_PREFIX, scope, address)
+        for item in parse_limits(limit_value):
+            try:
+                if strategy.hit(item, *key):
+                    continue
+                reset_at = strategy.get_window_stats(item, *key).reset_time
+            except Exception as exc:  # any storage failure fails open, as explained above
+                logger.warning("rate limit storage unavailable: %s", exc.__class__.__name__)
+                return
+            raise TooManyRequests(retry_after=max(1, math.ceil(reset_at - time.time())))
