@@ -83,8 +83,9 @@ def get_campaign(session: Session, slug: str, ttl: float = 0.0) -> Campaign | No
     """A campaign that the public may see (live or closed, never a draft).
 
     Every page of the journey needs its campaign and letter templates, which change rarely,
-    so a detached copy is kept per process for `ttl` seconds and merged into the session
-    without a query (SQLAlchemy's merge(load=False) caching pattern).
+    so with a `ttl` the process keeps one loaded, detached copy for `ttl` seconds and every
+    request reads that copy, without a query and without merging it into its session. The
+    copy is read-only and shared: never add it, or a row that refers to it, to a session.
     """
     if ttl <= 0:
         return _load_campaign(session, slug)
@@ -98,8 +99,7 @@ def get_campaign(session: Session, slug: str, ttl: float = 0.0) -> Campaign | No
             loader.expunge_all()
         entry = (time.monotonic(), loaded)
         cache[slug] = entry
-    cached = entry[1]
-    return session.merge(cached, load=False) if cached is not None else None
+    return entry[1]
 
 
 def get_partner(session: Session, slug: str | None) -> Partner | None:

@@ -312,7 +312,14 @@ def _confirm_link(app: Flask, session: Session, letter: Letter) -> str:
     return match.group(1)
 
 
-def test_send_confirm_and_thank(client: FlaskClient, app: Flask, session: Session) -> None:
+@pytest.mark.parametrize("campaign_cache_seconds", [0, 60])
+def test_send_confirm_and_thank(
+    client: FlaskClient, app: Flask, session: Session, campaign_cache_seconds: int
+) -> None:
+    # With the cache on, every page reads the process's shared, detached campaign copy.
+    app.config["SETTINGS"] = dataclasses.replace(
+        app.config["SETTINGS"], campaign_cache_seconds=campaign_cache_seconds
+    )
     response = _send(client)
     assert response.status_code == 303  # type: ignore[attr-defined]
     check = text(client.get(response.headers["Location"]))  # type: ignore[attr-defined]

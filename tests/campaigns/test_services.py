@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from advocacy.campaigns import services
 from advocacy.campaigns.seed import seed_campaigns
@@ -184,7 +184,7 @@ def test_signature_count_is_cached_until_a_confirmation(
     assert services.signature_count(session, campaign, ttl=60).total == 2
 
 
-def test_get_campaign_cached_copy_merges_without_a_query(
+def test_get_campaign_cached_copy_is_served_without_a_query(
     session: Session, campaign: Campaign, settings: Settings
 ) -> None:
     first = services.get_campaign(session, campaign.slug, ttl=60)
@@ -208,6 +208,10 @@ def test_get_campaign_cached_copy_merges_without_a_query(
     assert statements == []
     letter = services.submit(session, _letter(cached, settings))
     assert letter.id is not None
+    # The shared copy never joins a request's session, not even through its letter.
+    assert object_session(cached) is None
+    assert object_session(letter) is None
+    assert services.get_campaign(session, campaign.slug, ttl=60) is cached
     assert services.get_campaign(session, "no-such-campaign", ttl=60) is None
 
 

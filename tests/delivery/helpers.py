@@ -55,10 +55,11 @@ def new_letter(campaign: Campaign, **overrides: Any) -> Letter:
 
 
 def add_submitted(session: Session, campaign: Campaign, **overrides: Any) -> Letter:
-    """A saved letter awaiting confirmation, with its confirmation queued."""
+    """A saved letter awaiting confirmation, with its confirmation queued, in `session`."""
     letter = new_letter(campaign, **overrides)
     submit_letter(session, letter)
     session.commit()
+    session.add(letter)
     return letter
 
 
