@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 
@@ -24,6 +26,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _rate_limit(env: dict[str, str], name: str, default: str) -> str:
+    value = env.get(name, "") or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{name} must look like '10 per hour' or '10 per hour;30 per day', not {value!r}"
+        ) from exc
+    return value
 
 
 def _secret_key(env: dict[str, str], instance_path: Path, production: bool) -> str:
@@ -130,8 +143,8 @@ class Settings:
             "count_cache_seconds": float(env.get("COUNT_CACHE_SECONDS", "") or 5.0),
             "campaign_cache_seconds": float(env.get("CAMPAIGN_CACHE_SECONDS", "") or 10.0),
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
-            "rate_limit_send": env.get("RATE_LIMIT_SEND", "") or "10 per hour;30 per day",
-            "rate_limit_lookup": env.get("RATE_LIMIT_LOOKUP", "") or "30 per minute",
+            "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
+            "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
         }
         values.update(overrides)
         return cls(**values)

@@ -74,8 +74,6 @@ class RateLimiter:
         endpoint keeps its own cap on unconfirmed letters per person, and refusing every
         letter during a cache outage would lose more than it protects.
         """
-        if not current_app.config.get("RATELIMIT_ENABLED", True):
-            return
         strategy: FixedWindowRateLimiter = current_app.extensions["rate_limiter"]
         address = request.remote_addr or "unknown"
         key = (KEY_PREFIX, scope, address)

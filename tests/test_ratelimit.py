@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from advocacy.config import ConfigurationError, Settings
 from advocacy.ratelimit import RateLimiter, parse_limits
 
 
@@ -80,3 +81,12 @@ def test_an_unreachable_store_lets_requests_through_and_logs_no_address(
 def test_an_unknown_storage_url_is_a_clear_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="RATE_LIMIT_STORAGE_URL"):
         RateLimiter().init_app(Flask(__name__), f"nosuch://{tmp_path}")
+
+
+@pytest.mark.parametrize("name", ["RATE_LIMIT_SEND", "RATE_LIMIT_LOOKUP"])
+def test_a_malformed_limit_setting_stops_start_up_with_a_clear_message(
+    name: str, tmp_path: Path
+) -> None:
+    env = {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k", name: "ten a day"}
+    with pytest.raises(ConfigurationError, match=f"{name} must look like '10 per hour'"):
+        Settings.from_env(env)
