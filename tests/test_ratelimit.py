@@ -12,7 +12,8 @@ from advocacy.config import ConfigurationError, Settings
 from advocacy.ratelimit import RateLimiter, parse_limits
 
 
-def _app(storage_url: str = "memory://") -> tuple[Flask, RateLimiter]:
+def _app(storage_url: str = "memory://") -> Flask:
+    """An app with two limited endpoints; app.config["LIMITS"]["value"] sets the first's."""
     app = Flask(__name__)
     limiter = RateLimiter()
     limiter.init_app(app, storage_url)
@@ -29,11 +30,11 @@ def _app(storage_url: str = "memory://") -> tuple[Flask, RateLimiter]:
         return "ok"
 
     app.config["LIMITS"] = limits
-    return app, limiter
+    return app
 
 
 def test_limit_answers_429_with_retry_after_once_spent() -> None:
-    app, _ = _app()
+    app = _app()
     client = app.test_client()
     assert [client.get("/limited").status_code for _ in range(3)] == [200, 200, 429]
     refused = client.get("/limited")
@@ -42,7 +43,7 @@ def test_limit_answers_429_with_retry_after_once_spent() -> None:
 
 
 def test_limits_are_counted_per_endpoint_and_per_address() -> None:
-    app, _ = _app()
+    app = _app()
     client = app.test_client()
     assert client.get("/other").status_code == 200
     assert client.get("/other").status_code == 429
@@ -52,7 +53,7 @@ def test_limits_are_counted_per_endpoint_and_per_address() -> None:
 
 
 def test_the_limit_is_read_per_request() -> None:
-    app, _ = _app()
+    app = _app()
     client = app.test_client()
     app.config["LIMITS"]["value"] = "1 per minute;5 per day"
     assert [client.get("/limited").status_code for _ in range(2)] == [200, 429]
@@ -70,7 +71,7 @@ def test_an_unreachable_store_lets_requests_through_and_logs_no_address(
 ) -> None:
     pytest.importorskip("redis")
     # Nothing listens on port 9 of loopback (discard is not run here).
-    app, _ = _app("redis://127.0.0.1:9/0?socket_connect_timeout=0.2")
+    app = _app("redis://127.0.0.1:9/0?socket_connect_timeout=0.2")
     caplog.set_level(logging.WARNING, logger="advocacy.ratelimit")
     response = app.test_client().get("/limited", environ_base={"REMOTE_ADDR": "198.51.100.4"})
     assert response.status_code == 200
