@@ -55,7 +55,9 @@ def test_limits_are_counted_per_endpoint_and_per_address() -> None:
 def test_the_limit_is_read_per_request() -> None:
     app = _app()
     client = app.test_client()
+    assert client.get("/limited").status_code == 200  # under "2 per hour"
     app.config["LIMITS"]["value"] = "1 per minute;5 per day"
+    # A limiter that kept the first limit it read would allow one more here.
     assert [client.get("/limited").status_code for _ in range(2)] == [200, 429]
 
 

@@ -383,6 +383,14 @@ def test_pages_load_no_third_party_resources(client: FlaskClient) -> None:
     assert not re.search(r'(src|href)="https?://', response.get_data(as_text=True))
 
 
+def test_wrong_method_page_keeps_the_allow_header(client: FlaskClient) -> None:
+    response = client.post(f"/campaigns/{CAMPAIGN}")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert "cannot be used that way" in text(response)
+    assert response.headers["Content-Type"].startswith("text/html")
+
+
 def test_send_is_rate_limited_per_address(client: FlaskClient, app: Flask) -> None:
     app.config["SETTINGS"] = dataclasses.replace(
         app.config["SETTINGS"], rate_limit_send="2 per hour"
