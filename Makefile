@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Test processes (pytest-xdist); each gets its own database.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint format bench browsers clean
 
@@ -25,7 +27,7 @@ run: $(STAMP)
 
 ## test: every test (SQLite by default; set TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.orm import Session
 
 from advocacy import create_app
@@ -49,6 +49,28 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist, give each worker a database of its own beside the named one.
+
+    Workers run at once, and each drops and migrates its schema at start-up, so they
+    cannot share one database.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return url
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+        ).first()
+        if exists is None:
+            conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A freshly migrated database: PostgreSQL via TEST_DATABASE_URL, else a SQLite file."""
@@ -56,6 +78,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
+        url = _worker_database(url)
         engine = create_engine(url)
         with engine.begin() as conn:
             for table in inspect(conn).get_table_names():
