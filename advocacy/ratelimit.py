@@ -23,6 +23,8 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from advocacy.ratelimit_memory import LazyMemoryStorage
+
 logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
@@ -43,7 +45,11 @@ class RateLimiter:
     def init_app(self, app: Flask, storage_url: str) -> None:
         """Open the counters' storage named by RATE_LIMIT_STORAGE_URL."""
         try:
-            storage = storage_from_string(storage_url)
+            storage = (
+                LazyMemoryStorage()
+                if storage_url.startswith("memory://")
+                else storage_from_string(storage_url)
+            )
         except LimitsConfigurationError as exc:
             raise ValueError(f"RATE_LIMIT_STORAGE_URL {storage_url!r}: {exc}") from exc
         if not isinstance(storage, Storage):
