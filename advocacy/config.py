@@ -39,6 +39,28 @@ def _rate_limit(env: dict[str, str], name: str, default: str) -> str:
     return value
 
 
+SIMILARITY_HOLD_RULES = ("same_mp", "campaign", "off")
+
+
+def _similarity(env: dict[str, str]) -> dict[str, Any]:
+    """SIMILARITY_THRESHOLD (a Dice score above 0, at most 1) and SIMILARITY_HOLD (the rule)."""
+    raw = env.get("SIMILARITY_THRESHOLD", "") or "0.5"
+    try:
+        threshold = float(raw)
+    except ValueError:
+        threshold = -1.0
+    if not 0 < threshold <= 1:
+        raise ConfigurationError(
+            f"SIMILARITY_THRESHOLD must be a number above 0 and at most 1, not {raw!r}"
+        )
+    hold = env.get("SIMILARITY_HOLD", "") or "same_mp"
+    if hold not in SIMILARITY_HOLD_RULES:
+        raise ConfigurationError(
+            f"SIMILARITY_HOLD must be one of {', '.join(SIMILARITY_HOLD_RULES)}, not {hold!r}"
+        )
+    return {"similarity_threshold": threshold, "similarity_hold": hold}
+
+
 def _secret_key(env: dict[str, str], instance_path: Path, production: bool) -> str:
     """Return SECRET_KEY, generating a development key under instance/ when unset."""
     key = env.get("SECRET_KEY", "")
@@ -91,6 +113,8 @@ class Settings:
     rate_limit_storage_url: str
     rate_limit_send: str
     rate_limit_lookup: str
+    similarity_threshold: float = 0.5
+    similarity_hold: str = "same_mp"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -145,6 +169,7 @@ class Settings:
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
             "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
+            **_similarity(env),
         }
         values.update(overrides)
         return cls(**values)

@@ -337,7 +337,14 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
             "sent. Thank you for writing."
         ) from exc
     letter.signature_id = signature.id
-    queue_letter(session, letter)
+    # Imported here: the words package builds on this module's template rendering.
+    from advocacy.words.services import check_on_confirm
+
+    held_because = check_on_confirm(session, letter, settings)
+    if held_because is None:
+        queue_letter(session, letter)
+    else:
+        letter.transition(LetterState.HELD, reason=held_because)
     session.commit()
     _counts().forget(letter.campaign_id)
     return Confirmation(letter=letter, newly_confirmed=True)

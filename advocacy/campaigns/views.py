@@ -378,7 +378,11 @@ def confirm(token: str) -> ResponseReturnValue:
         services.confirm(db.session, letter, _settings())
     except services.JourneyError as exc:
         return render_template("campaigns/confirm.html", letter=letter, message=exc.message), 409
-    return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
+    # A letter held for review says so on the thank-you page.
+    thanks_url = url_for("campaigns.thanks", slug=letter.campaign.slug)
+    if letter.state == LetterState.HELD:
+        thanks_url += "?review=1"
+    return redirect(thanks_url, code=303)
 
 
 @bp.get("/campaigns/<slug>/thanks")

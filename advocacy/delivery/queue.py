@@ -29,13 +29,25 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Insert, Table, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Table,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from advocacy.config import ConfigurationError
 from advocacy.delivery.compose import CONFIRMATION_WINDOW, REMINDER_AFTER
 from advocacy.models import (
     Letter,
+    LetterFingerprint,
     LetterState,
     Notification,
     NotificationKind,
@@ -576,13 +588,20 @@ def purge_personal_data(session: Session, retention_days: int, now: datetime | N
     Signatures keep the counts; the letter keeps its campaign, recipient and states.
     """
     now = now or utcnow()
+    due = (
+        Letter.purged_at.is_(None),
+        Letter.state.in_(PURGEABLE_STATES),
+        Letter.state_changed_at <= now - timedelta(days=retention_days),
+    )
+    # The fingerprints of a letter's words go with the words.
+    session.execute(
+        delete(LetterFingerprint)
+        .where(LetterFingerprint.letter_id.in_(select(Letter.id).where(*due)))
+        .execution_options(synchronize_session=False)
+    )
     result = session.execute(
         update(Letter)
-        .where(
-            Letter.purged_at.is_(None),
-            Letter.state.in_(PURGEABLE_STATES),
-            Letter.state_changed_at <= now - timedelta(days=retention_days),
-        )
+        .where(*due)
         .values(
             sender_name="",
             sender_email="",

@@ -13,6 +13,7 @@ from advocacy.models.campaign import (
     TargetKind,
 )
 from advocacy.models.directory import MemberOfParliament, PostcodeCacheEntry, SyncCheckpoint
+from advocacy.models.fingerprint import LetterFingerprint
 from advocacy.models.letter import (
     LETTER_TRANSITIONS,
     IllegalTransition,
@@ -33,6 +34,7 @@ __all__ = [
     "CampaignTarget",
     "IllegalTransition",
     "Letter",
+    "LetterFingerprint",
     "LetterState",
     "LetterTemplate",
     "MemberOfParliament",

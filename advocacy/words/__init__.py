@@ -1,0 +1,1 @@
+"""A letter's own words: near-copy detection, the writing hint and the review hold."""
