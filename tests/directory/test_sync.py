@@ -345,7 +345,9 @@ def test_sync_retries_a_failing_upstream_and_completes(
     assert result.exit_code == 0, result.output
     assert "Unchanged: 650." in result.output
     assert len(members_api.search_requests()) == 33 + 1
-    assert len(members_api.contact_requests()) == 650 + 5
+    # Each fault costs one more request; on a loaded machine a slow answer can also meet the
+    # client's read timeout and be retried, so only the floor is exact.
+    assert len(members_api.contact_requests()) >= 650 + 5
 
 
 def test_sync_slow_upstream_times_out_retries_and_completes(
