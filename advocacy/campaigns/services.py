@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
-from advocacy.delivery.queue import queue_letter, submit_letter
+from advocacy.delivery.queue import submit_letter
 from advocacy.directory.service import Representative
 from advocacy.extensions import db
 from advocacy.models import (
@@ -337,14 +337,10 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
             "sent. Thank you for writing."
         ) from exc
     letter.signature_id = signature.id
-    # Imported here: the words package builds on this module's template rendering.
-    from advocacy.words.services import check_on_confirm
+    # Imported here: the kinds build on this module (and the words package on its rendering).
+    from advocacy import kinds
 
-    held_because = check_on_confirm(session, letter, settings)
-    if held_because is None:
-        queue_letter(session, letter)
-    else:
-        letter.transition(LetterState.HELD, reason=held_because)
+    kinds.for_campaign(letter.campaign).after_confirm(session, letter, settings)
     session.commit()
     _counts().forget(letter.campaign_id)
     return Confirmation(letter=letter, newly_confirmed=True)

@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
+from advocacy import kinds
 from advocacy.campaigns import services
 from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, PreviewForm
 from advocacy.config import Settings
@@ -32,15 +33,26 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("campaigns", __name__)
 
+# Where the MP letter journey starts; other kinds start in their own blueprints.
+JOURNEY_START = "campaigns.campaign"
+
 
 def _settings() -> Settings:
     settings: Settings = current_app.config["SETTINGS"]
     return settings
 
 
-def _campaign_or_404(slug: str) -> Campaign:
+def _campaign_or_404(slug: str, *, mp_journey: bool = False) -> Campaign:
+    """The campaign, of a kind this engine supports; with `mp_journey`, one whose journey
+    is this blueprint's (a petition's signers never reach the MP pages)."""
     campaign = services.get_campaign(db.session, slug, _settings().campaign_cache_seconds)
     if campaign is None:
+        abort(404)
+    try:
+        kind = kinds.for_campaign(campaign)
+    except kinds.UnsupportedKind:
+        abort(404)
+    if mp_journey and kind.journey_endpoint != JOURNEY_START:
         abort(404)
     return campaign
 
@@ -68,6 +80,11 @@ def healthz() -> ResponseReturnValue:
 def campaign(slug: str) -> ResponseReturnValue:
     """The campaign page: the issue, the count and the postcode box."""
     camp = _campaign_or_404(slug)
+    start = kinds.for_campaign(camp).journey_endpoint
+    if start != JOURNEY_START:
+        # A partner's tag travels on (url_for leaves out a None).
+        partner = request.args.get("partner") or None
+        return redirect(url_for(start, slug=camp.slug, partner=partner), code=303)
     return render_template(
         "campaigns/campaign.html",
         campaign=camp,
@@ -129,7 +146,7 @@ def _lookup_limit() -> str:
 @limiter.limit(_lookup_limit)
 def find_mp(slug: str) -> ResponseReturnValue:
     """Find the person's MP from a postcode, or from a constituency they picked."""
-    camp = _campaign_or_404(slug)
+    camp = _campaign_or_404(slug, mp_journey=True)
     partner = request.args.get("partner", "")
     directory = get_directory()
     postcode = ""
@@ -183,7 +200,7 @@ def _template_or_404(camp: Campaign, slug: str) -> LetterTemplate:
 @bp.get("/campaigns/<slug>/write")
 def write(slug: str) -> ResponseReturnValue:
     """The write page: who you are and your own words."""
-    camp = _campaign_or_404(slug)
+    camp = _campaign_or_404(slug, mp_journey=True)
     rep = _representative(request.args.get("constituency", ""))
     template = _template_or_404(camp, request.args.get("letter", ""))
     lookup_postcode = request.args.get("postcode", "")
@@ -251,7 +268,7 @@ def _author(form: LetterForm) -> services.Author:
 @bp.post("/campaigns/<slug>/preview")
 def preview(slug: str) -> ResponseReturnValue:
     """Check what was written and show the exact email the MP will receive."""
-    camp = _campaign_or_404(slug)
+    camp = _campaign_or_404(slug, mp_journey=True)
     form = LetterForm()
     rep, template = _journey_context(camp, form)
     if not (form.validate() & _check_postcode_matches(form)):
@@ -316,7 +333,7 @@ def _render_preview(
 @limiter.limit(_send_limit)
 def send(slug: str) -> ResponseReturnValue:
     """Save the letter and send the confirmation email; nothing goes to the MP yet."""
-    camp = _campaign_or_404(slug)
+    camp = _campaign_or_404(slug, mp_journey=True)
     form = PreviewForm()
     rep, template = _journey_context(camp, form)
     if not (form.validate() & _check_postcode_matches(form)):
@@ -351,7 +368,7 @@ def check_email(slug: str) -> ResponseReturnValue:
 @bp.post("/campaigns/<slug>/print")
 def print_letter(slug: str) -> ResponseReturnValue:
     """A printable letter, for an MP who publishes no email address."""
-    camp = _campaign_or_404(slug)
+    camp = _campaign_or_404(slug, mp_journey=True)
     form = PreviewForm()
     rep, template = _journey_context(camp, form)
     if not form.validate():

@@ -25,9 +25,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
+from advocacy import kinds
 from advocacy.db import make_engine
 from advocacy.delivery import queue
-from advocacy.delivery.compose import compose_letter, compose_notification
+from advocacy.delivery.compose import compose_notification
 from advocacy.delivery.mail import (
     MailAuthError,
     MailBackend,
@@ -95,6 +96,7 @@ class WorkerReport:
     reminded: int = 0
     expired: int = 0
     purged: int = 0
+    scheduled: int = 0
     auth_failed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -109,7 +111,7 @@ class WorkerReport:
             f"{self.sent} sent, {self.retried} to retry, {self.failed} failed, "
             f"{self.held} held, {self.cancelled} cancelled, {self.rate_limited} rate-limited, "
             f"{self.lost} lost to another worker; maintenance: {self.reminded} reminders, "
-            f"{self.expired} expired, {self.purged} purged"
+            f"{self.expired} expired, {self.purged} purged, {self.scheduled} scheduled deliveries"
         )
 
 
@@ -307,7 +309,7 @@ class Worker:
                 return compose_notification(row, self.settings)
             if row.purged_at is not None:
                 raise ValueError("the letter's personal data has been purged")
-            return compose_letter(row, self.settings)
+            return kinds.for_campaign(row.campaign).compose(row, self.settings)
         except Exception as exc:
             # The message may quote the letter, so only the type is logged.
             reason = f"cannot compose: {exc}"[:2000]
@@ -471,6 +473,8 @@ class Worker:
             return
         self._last_maintenance = time.monotonic()
         report = run_maintenance(self.settings)
+        # Bundles and digests each kind sends on a schedule.
+        self.report.add("scheduled", kinds.deliver_due(self.settings, self.backend, utcnow()))
         self.report.add("reminded", report.reminded)
         self.report.add("expired", report.expired)
         self.report.add("purged", report.purged)
