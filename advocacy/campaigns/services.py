@@ -227,6 +227,7 @@ def build_letter(
         sender_email=author.email,
         sender_address=author.address,
         sender_postcode=author.postcode,
+        country_code="GB",  # MP letters come from UK constituents
         personal_text=author.personal_words.strip(),
         subject=subject,
         body_text=body,
@@ -324,6 +325,7 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
         campaign_id=letter.campaign_id,
         email_digest=letter.email_digest,
         constituency_code=letter.constituency_code,
+        country_code=letter.country_code,
         member_id=letter.recipient_member_id,
         partner_id=letter.partner_id,
     )

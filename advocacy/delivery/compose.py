@@ -104,8 +104,10 @@ def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
 
 def confirmation_url(letter: Letter, settings: Settings) -> str:
     """The single-use link that confirms a letter (needs an app context for the secret)."""
+    from advocacy import kinds
+
     token = make_confirmation_token(letter.public_id, letter.idempotency_key)
-    return f"{settings.base_url}/letters/confirm/{token}"
+    return f"{settings.base_url}{kinds.for_campaign(letter.campaign).confirm_path}{token}"
 
 
 def compose_notification(notification: Notification, settings: Settings) -> OutgoingEmail:
@@ -115,6 +117,10 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         raise ValueError(f"no template for notification kind {kind}")
     letter = notification.letter
     campaign = letter.campaign
+    # Imported here: the kinds compose letters with this module.
+    from advocacy import kinds
+
+    folder = kinds.for_campaign(campaign).email_templates
     started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
     expires = started + CONFIRMATION_WINDOW
     context = {
@@ -132,9 +138,9 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         from_name=_one_line(campaign.sender_name) or settings.mail_from_name,
         reply_to_email=None,
         reply_to_name=None,
-        subject=_one_line(_render(f"{kind.value}/subject.txt", **context)),
-        text=_render(f"{kind.value}/body.txt", **context).strip() + "\n",
-        html=_render(f"{kind.value}/body.html", **context),
+        subject=_one_line(_render(f"{folder}{kind.value}/subject.txt", **context)),
+        text=_render(f"{folder}{kind.value}/body.txt", **context).strip() + "\n",
+        html=_render(f"{folder}{kind.value}/body.html", **context),
         custom_args={NOTIFICATION_KEY_ARG: notification.idempotency_key, "kind": kind.value},
         categories=(kind.value,),
         track=False,

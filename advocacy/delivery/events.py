@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from advocacy.delivery.compose import LETTER_KEY_ARG, NOTIFICATION_KEY_ARG
 from advocacy.extensions import db
+from advocacy.kinds import bundles
 from advocacy.models import (
     LETTER_TRANSITIONS,
     Letter,
@@ -186,6 +187,13 @@ def apply_event(session: Session, event: dict[str, Any]) -> str:
     if session.get(ProcessedEvent, event_id) is not None:
         return "duplicate"
     event_type = str(event.get("event") or "")[:40]
+    bundle = bundles.find_for_event(session, event)
+    if bundle is not None:
+        session.add(ProcessedEvent(event_id=event_id, letter_id=None, event_type=event_type))
+        session.flush()
+        outcome = bundles.apply_event(bundle, event_type, _event_time(event))
+        logger.info("bundle %d: %s event %s", bundle.id, event_type, outcome)
+        return outcome
     row = _find(session, event)
     letter_id = row.id if isinstance(row, Letter) else (row.letter_id if row else None)
     # Recorded first: a concurrent copy of this event fails here, before changing anything.

@@ -8,6 +8,7 @@ sending altogether (`MailAuthError`).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -21,11 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
+from sendgrid.helpers import mail as sendgrid_mail
 from sendgrid.helpers.mail import (
     Category,
     ClickTracking,
     Content,
     CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
     From,
     Mail,
     OpenTracking,
@@ -47,6 +53,15 @@ READ_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (a petition bundle's PDF and CSV)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingEmail:
     """Everything needed to send one email, independent of the provider."""
 
@@ -62,6 +77,7 @@ class OutgoingEmail:
     custom_args: dict[str, str] = field(default_factory=dict)
     categories: tuple[str, ...] = ()
     track: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +182,15 @@ def build_mail(email: OutgoingEmail) -> Mail:
         mail.custom_arg = [CustomArg(key, value) for key, value in email.custom_args.items()]
     if email.categories:
         mail.category = [Category(name) for name in email.categories]
+    for attachment in email.attachments:
+        mail.add_attachment(
+            sendgrid_mail.Attachment(
+                FileContent(base64.b64encode(attachment.data).decode("ascii")),
+                FileName(attachment.filename),
+                FileType(attachment.content_type),
+                Disposition("attachment"),
+            )
+        )
     # Open and click tracking are off unless asked for: a pixel tells us when an MP reads a
     # constituent's letter, which is not ours to know, and rewritten links look like spam.
     mail.tracking_settings = TrackingSettings(
@@ -321,6 +346,11 @@ class OutboxBackend:
             message["X-Categories"] = ", ".join(email.categories)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
+        for attachment in email.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{message_id}.eml"
         # Written aside and renamed, so a reader never sees half a message.
         partial = self.directory / f".{name}.partial"

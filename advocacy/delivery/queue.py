@@ -582,6 +582,19 @@ def expire_unconfirmed(session: Session, now: datetime | None = None) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+# A letter's personal data as it is left once erased. The person may have edited the
+# subject, so it can carry what they wrote too.
+ERASED = {
+    "sender_name": "",
+    "sender_email": "",
+    "sender_address": "",
+    "sender_postcode": "",
+    "personal_text": "",
+    "subject": "",
+    "body_text": "",
+}
+
+
 def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> int:
     """Blank the personal data of letters whose delivery ended over `retention_days` ago.
 
@@ -602,17 +615,7 @@ def purge_personal_data(session: Session, retention_days: int, now: datetime | N
     result = session.execute(
         update(Letter)
         .where(*due)
-        .values(
-            sender_name="",
-            sender_email="",
-            sender_address="",
-            sender_postcode="",
-            personal_text="",
-            # The person may have edited the subject, so it can carry what they wrote too.
-            subject="",
-            body_text="",
-            purged_at=now,
-        )
+        .values(**ERASED, purged_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -66,6 +66,12 @@ class Kind(Protocol):
     signer_fields: frozenset[SignerField]
     # The endpoint where the public journey starts for a campaign of this kind.
     journey_endpoint: str
+    # Where a confirmation link points (the token follows), and the folder under
+    # templates/emails/ of the confirmation and reminder emails ("" for the letter ones).
+    confirm_path: str
+    email_templates: str
+    # One sentence for the thank-you page: what happens next.
+    after_signing: str
 
     def recipients(
         self, session: Session, campaign: Campaign, *, constituency_code: str | None = None

@@ -33,6 +33,9 @@ class MpLetter:
         }
     )
     journey_endpoint = "campaigns.campaign"
+    confirm_path = "/letters/confirm/"
+    email_templates = ""
+    after_signing = "We send your letter to your MP within minutes, with your name on it."
 
     def recipients(
         self, session: Session, campaign: Campaign, *, constituency_code: str | None = None

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from advocacy.models.base import Base, utcnow
+from advocacy.models.bundle import BUNDLE_TRANSITIONS, BundleState, DeliveryBundle
 from advocacy.models.campaign import (
     Campaign,
     CampaignKind,
@@ -26,12 +27,15 @@ from advocacy.models.letter import (
 )
 
 __all__ = [
+    "BUNDLE_TRANSITIONS",
     "LETTER_TRANSITIONS",
     "Base",
+    "BundleState",
     "Campaign",
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
+    "DeliveryBundle",
     "IllegalTransition",
     "Letter",
     "LetterFingerprint",

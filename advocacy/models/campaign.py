@@ -43,6 +43,10 @@ class Campaign(Base):
     # The name shown after "via" in the From line: "Ayesha Khan via <sender_name>".
     sender_name: Mapped[str] = mapped_column(String(120))
     goal: Mapped[int | None] = mapped_column(default=None)
+    # Petitions: how often the worker delivers new signatures to the targets (None: only
+    # when staff ask), and when it last did.
+    bundle_every_days: Mapped[int | None] = mapped_column(default=None)
+    last_bundle_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -97,6 +101,8 @@ class Target(Base):
     role: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     postal_address: Mapped[str | None] = mapped_column(Text, default=None)
+    # ISO 3166-1 alpha-2 of the postal address, which decides how a printed letter is laid out.
+    country_code: Mapped[str | None] = mapped_column(String(2), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -138,6 +144,8 @@ class Signature(Base):
     # campaign without keeping the address once the letter's personal data is purged.
     email_digest: Mapped[str] = mapped_column(String(64))
     constituency_code: Mapped[str | None] = mapped_column(String(9), default=None, index=True)
+    # ISO 3166-1 alpha-2 (GB for MP letters): counts by country outlive the signer's details.
+    country_code: Mapped[str | None] = mapped_column(String(2), default=None)
     member_id: Mapped[int | None] = mapped_column(default=None)
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None

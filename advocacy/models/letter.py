@@ -28,11 +28,14 @@ class LetterState(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"  # never confirmed in time
     HELD = "held"  # held for a person to review
+    # Confirmed, and delivered with the campaign's other signatures (a petition's bundle)
+    # or only counted (a pledge), never sent on its own.
+    RECORDED = "recorded"
 
 
 S = LetterState
 LETTER_TRANSITIONS: dict[LetterState, frozenset[LetterState]] = {
-    S.AWAITING_CONFIRMATION: frozenset({S.QUEUED, S.EXPIRED, S.HELD}),
+    S.AWAITING_CONFIRMATION: frozenset({S.QUEUED, S.EXPIRED, S.HELD, S.RECORDED}),
     S.HELD: frozenset({S.QUEUED, S.FAILED}),
     S.QUEUED: frozenset({S.SENDING, S.HELD, S.FAILED}),
     # SENDING -> QUEUED: released on shutdown, or retried after a transient failure.
@@ -48,6 +51,7 @@ LETTER_TRANSITIONS: dict[LetterState, frozenset[LetterState]] = {
     S.BOUNCED: frozenset(),
     S.DROPPED: frozenset(),
     S.EXPIRED: frozenset(),
+    S.RECORDED: frozenset(),
 }
 del S
 
@@ -117,6 +121,8 @@ class Letter(QueueMixin[LetterState], Base):
         # One composite index, so SQLite (which keeps no statistics here) cannot pick the
         # campaign index and scan every letter of the campaign instead.
         Index("ix_letters_email_digest_campaign_id", "email_digest", "campaign_id"),
+        # A petition's bundle joins its signatures to their signers' names.
+        Index("ix_letters_signature_id", "signature_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,6 +144,8 @@ class Letter(QueueMixin[LetterState], Base):
     sender_email: Mapped[str] = mapped_column(String(320))
     sender_address: Mapped[str] = mapped_column(Text)
     sender_postcode: Mapped[str] = mapped_column(String(10))
+    # ISO 3166-1 alpha-2; signers of petitions and pledges come from anywhere.
+    country_code: Mapped[str | None] = mapped_column(String(2), default=None)
     personal_text: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
@@ -171,6 +179,7 @@ class Letter(QueueMixin[LetterState], Base):
     failed_at: Mapped[datetime | None] = mapped_column(default=None)
     expired_at: Mapped[datetime | None] = mapped_column(default=None)
     held_at: Mapped[datetime | None] = mapped_column(default=None)
+    recorded_at: Mapped[datetime | None] = mapped_column(default=None)
     replied_at: Mapped[datetime | None] = mapped_column(default=None)
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
 

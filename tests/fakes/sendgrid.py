@@ -109,6 +109,13 @@ class AcceptedMessage:
             for to in personalization.get("to") or []
         ]
 
+    def attachments(self) -> dict[str, bytes]:
+        """Each attachment's file name and decoded content."""
+        return {
+            str(a["filename"]): base64.b64decode(a["content"])
+            for a in self.payload.get("attachments") or []
+        }
+
     def content(self, content_type: str) -> str | None:
         """The value of the content block of this type."""
         for block in self.payload.get("content") or []:
@@ -433,6 +440,27 @@ def validate(payload: dict[str, Any]) -> list[dict[str, Any]]:
                     "Custom argument values must be strings.",
                     "custom_args",
                     "message.custom_args",
+                )
+            )
+    for i, attachment in enumerate(payload.get("attachments") or []):
+        # SendGrid's rules: content (base64) and filename are required.
+        if not isinstance(attachment, dict) or not attachment.get("filename"):
+            add(
+                sendgrid_error(
+                    "The attachment filename parameter is required.",
+                    f"attachments.{i}.filename",
+                    "message.attachments.filename",
+                )
+            )
+            continue
+        try:
+            base64.b64decode(str(attachment.get("content") or ""), validate=True)
+        except ValueError:
+            add(
+                sendgrid_error(
+                    "The attachment content must be base64 encoded.",
+                    f"attachments.{i}.content",
+                    "message.attachments.content",
                 )
             )
     tracking = payload.get("tracking_settings") or {}

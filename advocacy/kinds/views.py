@@ -1,0 +1,159 @@
+"""The signing journey shared by petitions and pledges: sign, confirm by email, thank you."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from advocacy import kinds
+from advocacy.campaigns import services as journey
+from advocacy.campaigns.forms import ConfirmForm
+from advocacy.config import Settings
+from advocacy.extensions import db, limiter
+from advocacy.kinds import countries, services
+from advocacy.kinds.forms import SignForm
+from advocacy.models import Campaign, LetterState
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("signing", __name__)
+
+SIGN = "signing.sign"
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _campaign_or_404(slug: str) -> tuple[Campaign, kinds.Kind]:
+    """A public campaign whose journey is this one."""
+    campaign = journey.get_campaign(db.session, slug, _settings().campaign_cache_seconds)
+    if campaign is None:
+        abort(404)
+    try:
+        kind = kinds.for_campaign(campaign)
+    except kinds.UnsupportedKind:
+        abort(404)
+    if kind.journey_endpoint != SIGN:
+        abort(404)
+    return campaign, kind
+
+
+def _send_limit() -> str:
+    return _settings().rate_limit_send
+
+
+def _render_sign(
+    campaign: Campaign, kind: kinds.Kind, form: SignForm, status: int = 200, message: str = ""
+) -> ResponseReturnValue:
+    recipients = kind.recipients(db.session, campaign)
+    subject, body = services.fixed_letter(campaign, recipients)
+    count = journey.signature_count(db.session, campaign, _settings().count_cache_seconds)
+    return (
+        render_template(
+            "kinds/sign.html",
+            campaign=campaign,
+            kind=kind,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            count=count,
+            form=form,
+            fields=kind.signer_fields,
+            message=message,
+        ),
+        status,
+    )
+
+
+@bp.get("/campaigns/<slug>/sign")
+def sign(slug: str) -> ResponseReturnValue:
+    """The fixed letter, who it goes to, and the signing form."""
+    campaign, kind = _campaign_or_404(slug)
+    form = SignForm(formdata=None, partner=request.args.get("partner", ""))
+    return _render_sign(campaign, kind, form)
+
+
+@bp.post("/campaigns/<slug>/sign")
+@limiter.limit(_send_limit)
+def submit(slug: str) -> ResponseReturnValue:
+    """Save the signature and email a confirmation link; nothing counts until it is clicked."""
+    campaign, kind = _campaign_or_404(slug)
+    form = SignForm()
+    if kinds.SignerField.COMMENT not in kind.signer_fields:
+        form.comment.data = ""
+    if not form.validate():
+        return _render_sign(campaign, kind, form, 422)
+    signer = services.Signer(
+        name=form.name.data or "",
+        email=form.email.data or "",
+        country_code=form.country.data or "",
+        postcode=form.postcode.data or "",
+        comment=form.comment.data or "",
+    )
+    try:
+        constituency = services.find_constituency(signer.postcode)
+    except services.PostcodeProblem as exc:
+        form.postcode.errors = [*form.postcode.errors, exc.message]
+        return _render_sign(campaign, kind, form, 422)
+    letter = services.build_signature(
+        campaign=campaign,
+        recipients=kind.recipients(db.session, campaign),
+        signer=signer,
+        constituency=constituency,
+        secret_key=current_app.config["SECRET_KEY"],
+        partner=journey.get_partner(db.session, form.partner.data),
+    )
+    try:
+        services.sign(db.session, letter)
+    except journey.JourneyError as exc:
+        db.session.rollback()
+        return _render_sign(campaign, kind, form, 409, message=exc.message)
+    return redirect(url_for("signing.check_email", slug=campaign.slug), code=303)
+
+
+@bp.get("/campaigns/<slug>/sign/check-email")
+def check_email(slug: str) -> ResponseReturnValue:
+    """Nothing counts until the link in the email is clicked."""
+    campaign, _kind = _campaign_or_404(slug)
+    return render_template("kinds/check_email.html", campaign=campaign)
+
+
+@bp.route("/signatures/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    """Show the signature awaiting confirmation; confirm it on the button's POST."""
+    letter = journey.find_letter_for_token(db.session, token)
+    if letter is None:
+        return render_template("campaigns/confirm_invalid.html"), 404
+    campaign = letter.campaign
+    form = ConfirmForm()
+    context = {
+        "letter": letter,
+        "campaign": campaign,
+        "country": countries.name(letter.country_code),
+    }
+    if request.method == "GET" or not form.validate():
+        if letter.state == LetterState.EXPIRED:
+            return render_template("campaigns/confirm_invalid.html", expired=True), 410
+        if letter.state != LetterState.AWAITING_CONFIRMATION:
+            return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)
+        return render_template("kinds/confirm.html", form=form, **context)
+    try:
+        journey.confirm(db.session, letter, _settings())
+    except journey.JourneyError as exc:
+        return render_template("kinds/confirm.html", message=exc.message, **context), 409
+    return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)
+
+
+@bp.get("/campaigns/<slug>/signed")
+def thanks(slug: str) -> ResponseReturnValue:
+    """The thank-you page, with the new count and a way to share."""
+    campaign, kind = _campaign_or_404(slug)
+    count = journey.signature_count(db.session, campaign, _settings().count_cache_seconds)
+    share_url = _settings().base_url + url_for("campaigns.campaign", slug=campaign.slug)
+    return render_template(
+        "kinds/thanks.html", campaign=campaign, kind=kind, count=count, share_url=share_url
+    )
