@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(BIN)/advocacy seed
 	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
+	export HOST=$(HOST) PORT=$(PORT); \
 	$(BIN)/advocacy worker & \
 	$(BIN)/advocacy run --host $(HOST) --port $(PORT) --no-reload
 
