@@ -30,6 +30,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
+## browsers: install Debian's Chromium, which the browser tests drive (they skip without it)
+browsers:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "Chromium is installed: $$(command -v chromium)"; \
+	else \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium fonts-noto-core; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

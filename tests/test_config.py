@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +35,34 @@ def test_an_explicit_base_url_wins_and_production_ignores_host_and_port(tmp_path
 def test_a_port_that_is_not_a_number_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="PORT must be a whole number"):
         _settings(tmp_path, PORT="eighty")
+
+
+def test_make_test_ends_by_saying_browser_tests_were_skipped_without_chromium(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parents[1]
+    venv_bin = Path(sys.executable).parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_config.py::test_a_port_that_is_not_a_number_is_a_clear_error",
+        ],
+        cwd=root,
+        env={**os.environ, "PATH": str(venv_bin)},  # no chromium on this PATH
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Just above the final count, where a person finishing a run looks.
+    notice, final = result.stdout.strip().splitlines()[-2:]
+    assert "browser tests were skipped: Chromium is not installed" in notice
+    assert "passed" in final
