@@ -22,11 +22,13 @@ from advocacy.extensions import db
 from advocacy.models import (
     Campaign,
     CampaignStatus,
+    CampaignTarget,
     Letter,
     LetterState,
     LetterTemplate,
     Partner,
     Signature,
+    Target,
     utcnow,
 )
 from advocacy.security import email_digest, load_confirmation_token
@@ -109,6 +111,22 @@ def get_partner(session: Session, slug: str | None) -> Partner | None:
     return session.scalars(
         select(Partner).where(Partner.slug == slug, Partner.is_active.is_(True))
     ).first()
+
+
+def campaign_targets(session: Session, campaign: Campaign) -> list[Target]:
+    """The fixed targets a campaign writes to besides MPs.
+
+    Queried rather than read from `campaign.targets`: the campaign may be the process's
+    shared, detached copy, which cannot load a relationship.
+    """
+    return list(
+        session.scalars(
+            select(Target)
+            .join(CampaignTarget, CampaignTarget.target_id == Target.id)
+            .where(CampaignTarget.campaign_id == campaign.id)
+            .order_by(Target.name)
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,9 @@ def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> Respo
     constituencies = (
         get_directory().constituencies() if isinstance(exc, pl.LookupUnavailable) else []
     )
+    targets = (
+        services.campaign_targets(db.session, camp) if isinstance(exc, pl.OutsideParliament) else []
+    )
     return (
         render_template(
             template,
@@ -111,6 +114,7 @@ def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> Respo
             error=exc,
             form=PostcodeForm(request.args),
             constituencies=constituencies,
+            targets=targets,
             partner=partner,
         ),
         status,

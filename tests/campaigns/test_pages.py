@@ -6,8 +6,12 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from advocacy.models import Campaign, CampaignTarget, Target, TargetKind
 from tests.campaigns.conftest import CAMPAIGN, write_form
+from tests.fakes.postcodes_io import PostcodesIoFake
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -55,3 +59,66 @@ def test_no_attribute_is_rendered_as_the_text_none(client: FlaskClient) -> None:
         html = response.get_data(as_text=True)
         assert '="None"' not in html
         assert 'autocomplete="email"' in html or "Check your letter" in html
+
+
+def text(response: object) -> str:
+    """A response's visible text: tags removed, whitespace collapsed."""
+    html = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def hrefs(response: object) -> list[str]:
+    """Every link target on a page, unescaped."""
+    html = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    return [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]+)"', html)]
+
+
+def test_crown_dependency_page_speaks_plainly(client: FlaskClient) -> None:
+    page = text(client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=IM1+1AA"))
+    assert "The Isle of Man does not elect an MP" in page
+    assert "The Isle of Man is a Crown Dependency" in page
+    assert "Member of the House of Keys" in page
+    assert "fixed targets" not in page
+    assert "also writes to" not in page  # this campaign has no other targets
+
+
+def test_crown_dependency_page_links_to_the_campaigns_other_targets(
+    client: FlaskClient, session: Session
+) -> None:
+    campaign = session.scalars(select(Campaign).where(Campaign.slug == CAMPAIGN)).one()
+    target = Target(kind=TargetKind.EMAIL, name="The Foreign Secretary", role="FCDO")
+    session.add(target)
+    session.flush()
+    session.add(CampaignTarget(campaign_id=campaign.id, target_id=target.id))
+    session.commit()
+    response = client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=JE2+3AB&partner=uyghur-aid")
+    assert "This campaign also writes to The Foreign Secretary (FCDO)" in text(response)
+    assert f"/campaigns/{CAMPAIGN}?partner=uyghur-aid" in hrefs(response)
+
+
+def test_terminated_postcode_page_links_to_royal_mails_finder(client: FlaskClient) -> None:
+    response = client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=AB1+0AA")
+    assert "https://www.royalmail.com/find-a-postcode" in hrefs(response)
+
+
+def test_outage_page_offers_to_try_the_same_postcode_again(
+    client: FlaskClient, postcodes_io: PostcodesIoFake
+) -> None:
+    postcodes_io.fail_always(status=503)
+    response = client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=GU11+1AA&partner=uyghur-aid")
+    assert response.status_code == 503
+    assert "Try GU11 1AA again" in text(response)
+    assert f"/campaigns/{CAMPAIGN}/mp?postcode=GU11+1AA&partner=uyghur-aid" in hrefs(response)
+    # In development, the page says why an offline machine always lands here.
+    assert "Running this on your own computer?" in text(response)
+
+
+def test_error_pages_offer_a_way_on(client: FlaskClient) -> None:
+    missing = client.get(f"/campaigns/{CAMPAIGN}/write?letter=nope&constituency=E14001063")
+    assert missing.status_code == 404
+    assert title(missing.get_data(as_text=True)) == f"Page not found {DASH} {SITE}"
+    assert f"/campaigns/{CAMPAIGN}" in hrefs(missing)
+    assert "Go to the start of Stand with the Uyghurs" in text(missing)
+    unknown = client.get("/campaigns/nope")
+    assert "Go to the start of" not in text(unknown)
+    assert "/" in hrefs(unknown)
