@@ -99,8 +99,10 @@ LOOKUP_FAILURES: dict[type[Exception], str] = {
 }
 
 
-def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> ResponseReturnValue:
-    template = next(t for kind, t in LOOKUP_FAILURES.items() if isinstance(exc, kind))
+def _problem(
+    camp: Campaign, exc: Exception, status: int, partner: str, template: str | None = None
+) -> ResponseReturnValue:
+    template = template or next(t for kind, t in LOOKUP_FAILURES.items() if isinstance(exc, kind))
     constituencies = (
         get_directory().constituencies() if isinstance(exc, pl.LookupUnavailable) else []
     )
@@ -161,6 +163,8 @@ def find_mp(slug: str) -> ResponseReturnValue:
             logger.warning("postcode lookup unavailable: %s", exc.__class__.__name__)
             return _problem(camp, exc, 503, partner)
         except pl.InvalidPostcode as exc:
+            if pl.looks_foreign(form.postcode.data or ""):
+                return _problem(camp, exc, 422, partner, "campaigns/problems/abroad.html")
             return _problem(camp, exc, 422, partner)
         except (pl.PostcodeNotFound, pl.OutsideParliament) as exc:
             return _problem(camp, exc, 404, partner)

@@ -122,3 +122,15 @@ def test_error_pages_offer_a_way_on(client: FlaskClient) -> None:
     unknown = client.get("/campaigns/nope")
     assert "Go to the start of" not in text(unknown)
     assert "/" in hrefs(unknown)
+
+
+@pytest.mark.parametrize("postcode", ["75008", "10115", "K1A 0B1", "D02 X285"])
+def test_a_foreign_postcode_gets_the_page_for_people_abroad(
+    client: FlaskClient, postcode: str
+) -> None:
+    response = client.get(f"/campaigns/{CAMPAIGN}/mp", query_string={"postcode": postcode})
+    assert response.status_code == 422
+    page = text(response)
+    assert "That looks like a postcode from outside the UK" in page
+    assert "If you live outside the UK" in page
+    assert "does not look like a UK postcode" not in page
