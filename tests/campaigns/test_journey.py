@@ -246,7 +246,7 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
         ("personal_words", "", "Please add a few words of your own"),
         ("personal_words", "too short", "in your own words"),
         ("name", "", "Please enter your name"),
-        ("email", "not-an-email", "Please check your email address"),
+        ("email", "not-an-email", "An email address needs an @ in the middle"),
         ("address", "", "Please enter your address"),
         ("postcode", "nonsense", "does not look like a UK postcode"),
         ("postcode", "SW1A 1AA", "not the postcode you looked up"),

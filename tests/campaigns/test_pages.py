@@ -134,3 +134,27 @@ def test_a_foreign_postcode_gets_the_page_for_people_abroad(
     assert "That looks like a postcode from outside the UK" in page
     assert "If you live outside the UK" in page
     assert "does not look like a UK postcode" not in page
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("ayesha@", "Something is missing after the @ in your email address"),
+        ("@example.org", "Something is missing before the @ in your email address"),
+        ("ayesha.example.org", "An email address needs an @ in the middle"),
+        ("ayesha@@example.org", "An email address has only one @"),
+        ("ayesha@example", "The part after the @ needs a dot"),
+        ("ayesha @example.org", "An email address has no spaces"),
+        ("ayesha@example..org", "a dot in the wrong place"),
+        ("ayesha(x)@example.org", "a character or a part that email addresses cannot have"),
+    ],
+)
+def test_email_mistakes_get_our_own_words(client: FlaskClient, email: str, message: str) -> None:
+    form = write_form(client, email=email)
+    response = client.post(f"/campaigns/{CAMPAIGN}/preview", data=form)
+    assert response.status_code == 422
+    page = text(response)
+    assert message in page
+    # Never the library's sentence pasted in ("There must be something after the @-sign.").
+    assert "@-sign" not in page
+    assert "There must be" not in page
