@@ -33,6 +33,12 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("campaigns", __name__)
 
 
+@bp.app_context_processor
+def _journey_state() -> dict[str, Any]:
+    """The partner code of this request, so every link of every page can carry it on."""
+    return {"partner_code": (request.values.get("partner") or "").strip()[:80]}
+
+
 def _settings() -> Settings:
     settings: Settings = current_app.config["SETTINGS"]
     return settings

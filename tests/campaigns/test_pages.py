@@ -158,3 +158,36 @@ def test_email_mistakes_get_our_own_words(client: FlaskClient, email: str, messa
     # Never the library's sentence pasted in ("There must be something after the @-sign.").
     assert "@-sign" not in page
     assert "There must be" not in page
+
+
+def test_every_link_of_the_journey_carries_the_postcode_and_the_partner(
+    client: FlaskClient,
+) -> None:
+    mp = client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=GU11+1AA&partner=uyghur-aid")
+    links = [h for h in hrefs(mp) if h.startswith(f"/campaigns/{CAMPAIGN}")]
+    assert len(links) >= 4  # the brand, "Not right?", and a link per letter
+    assert all("partner=uyghur-aid" in h for h in links), links
+    writes = [h for h in links if "/write?" in h]
+    assert len(writes) == 2
+    assert all("postcode=GU11+1AA" in h for h in writes)
+
+    write = client.get(writes[0])
+    [another] = [h for h in hrefs(write) if "/mp?" in h]
+    assert "postcode=GU11+1AA" in another
+    assert "partner=uyghur-aid" in another
+    assert 'name="partner" type="hidden" value="uyghur-aid"' in write.get_data(as_text=True)
+    # Back on the MP page from there, nothing has been lost.
+    again = client.get(another)
+    assert all(
+        "partner=uyghur-aid" in h for h in hrefs(again) if h.startswith(f"/campaigns/{CAMPAIGN}")
+    )
+    assert "GU11 1AA" in text(again)
+
+    preview = client.post(
+        f"/campaigns/{CAMPAIGN}/preview", data=write_form(client, partner="uyghur-aid")
+    )
+    assert all(
+        "partner=uyghur-aid" in h
+        for h in hrefs(preview)
+        if h.startswith(f"/campaigns/{CAMPAIGN}") and "#" not in h
+    )
