@@ -219,6 +219,7 @@ def _render_write(
     form: LetterForm,
     status: int = 200,
     message: str | None = None,
+    notice: str | None = None,
 ) -> ResponseReturnValue:
     return (
         render_template(
@@ -228,9 +229,18 @@ def _render_write(
             template=template,
             form=form,
             message=message,
+            notice=notice,
+            postcode_mismatch=_postcode_mismatch(form),
         ),
         status,
     )
+
+
+def _postcode_mismatch(form: LetterForm) -> bool:
+    """True when the address postcode is not the one whose MP the page is writing to."""
+    looked_up = form.lookup_postcode.data or ""
+    typed = form.postcode.data or ""
+    return bool(looked_up and typed and looked_up != typed)
 
 
 def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, LetterTemplate]:
@@ -241,15 +251,48 @@ def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, 
 
 def _check_postcode_matches(form: LetterForm) -> bool:
     """The address postcode must be the one whose MP we found, when we found it by postcode."""
-    looked_up = form.lookup_postcode.data or ""
-    if looked_up and form.postcode.data and looked_up != form.postcode.data:
+    if _postcode_mismatch(form):
         form.postcode.errors = [
             *form.postcode.errors,
-            f"This is not the postcode you looked up ({looked_up}). If you live at this "
-            "postcode, please start again with it so we find the right MP.",
+            f"This is not the postcode you looked up ({form.lookup_postcode.data}). If you "
+            "live at this postcode, find its MP with the button below: everything you have "
+            "written is kept.",
         ]
         return False
     return True
+
+
+@bp.post("/campaigns/<slug>/write/postcode")
+@limiter.limit(_lookup_limit)
+def change_postcode(slug: str) -> ResponseReturnValue:
+    """Find the MP for the address postcode, keeping everything written so far."""
+    camp = _campaign_or_404(slug)
+    form = LetterForm()
+    old_rep, template = _journey_context(camp, form)
+    if not form.csrf_token.validate(form):
+        return _render_write(camp, old_rep, template, form, 400)
+    try:
+        found = get_directory().find_by_postcode(form.postcode.data or "")
+    except pl.PostcodeLookupError as exc:
+        form.postcode.errors = [exc.message]
+        return _render_write(camp, old_rep, template, form, 422)
+    if found.is_vacant:
+        form.postcode.errors = [
+            f"{found.constituency_name} has no MP at the moment, so there is nobody to write "
+            "to there until a by-election."
+        ]
+        return _render_write(camp, old_rep, template, form, 422)
+    rep = _representative(found.constituency_code)
+    form.constituency.data = rep.constituency_code
+    form.postcode.data = form.lookup_postcode.data = found.postcode or ""
+    return _render_write(
+        camp,
+        rep,
+        template,
+        form,
+        notice=f"The MP for {found.postcode} is {rep.name}, MP for {rep.constituency_name}. "
+        "Everything you wrote is kept below.",
+    )
 
 
 def _author(form: LetterForm) -> services.Author:

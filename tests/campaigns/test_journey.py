@@ -250,6 +250,7 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
         ("address", "", "Please enter your address"),
         ("postcode", "nonsense", "does not look like a UK postcode"),
         ("postcode", "SW1A 1AA", "not the postcode you looked up"),
+        ("postcode", "SW1A 1AA", "everything you have written is kept"),
         ("name", "Eve\r\nBcc: x@example.org", "one line"),
     ],
 )

@@ -191,3 +191,32 @@ def test_every_link_of_the_journey_carries_the_postcode_and_the_partner(
         for h in hrefs(preview)
         if h.startswith(f"/campaigns/{CAMPAIGN}") and "#" not in h
     )
+
+
+def test_a_different_address_postcode_finds_its_mp_and_keeps_the_letter(
+    client: FlaskClient,
+) -> None:
+    words = "My aunt was taken from her home in Kashgar and we do not know where she is."
+    form = write_form(client, postcode="sw1a 1aa", personal_words=words)
+    refused = client.post(f"/campaigns/{CAMPAIGN}/preview", data=form)
+    assert refused.status_code == 422
+    assert "Find the MP for SW1A 1AA" in text(refused)
+    moved = client.post(f"/campaigns/{CAMPAIGN}/write/postcode", data=form)
+    assert moved.status_code == 200
+    page = text(moved)
+    assert "Write to Rachel Blake" in page
+    assert "The MP for SW1A 1AA is Rachel Blake" in page
+    html = moved.get_data(as_text=True)
+    assert words in html
+    assert 'value="Ayesha Khan"' in html
+    assert "There is a problem" not in page
+    # The page now writes to the new MP, and the letter goes through.
+    kept = dict(
+        re.findall(r'name="(constituency|lookup_postcode)" type="hidden" value="([^"]*)"', html)
+    )
+    assert kept["lookup_postcode"] == "SW1A 1AA"
+    assert kept["constituency"] != "E14001063"
+    form.update(kept, postcode="SW1A 1AA")
+    preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=form)
+    assert preview.status_code == 200
+    assert "Dear Rachel Blake" in text(preview)
