@@ -99,6 +99,14 @@ class PostcodeForm(Form):
     )
 
 
+def _email_field(label: str = "Your email address") -> StringField:
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
+    )
+
+
 class LetterForm(SignedForm):
     """What the person writes, and what the preview carries forward."""
 
@@ -111,11 +119,7 @@ class LetterForm(SignedForm):
             single_line,
         ],
     )
-    email = StringField(
-        "Your email address",
-        filters=[strip],
-        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
-    )
+    email = _email_field()
     address = TextAreaField(
         "Your street address",
         filters=[strip],
@@ -177,3 +181,15 @@ class PreviewForm(LetterForm):
 
 class ConfirmForm(SignedForm):
     """The button that confirms a letter (a POST, so link scanners cannot confirm it)."""
+
+
+class ResendForm(SignedForm):
+    """The check-email page's buttons: send the link again, or do not send the letter."""
+
+    letter = HiddenField(validators=[DataRequired()])
+
+
+class ChangeEmailForm(ResendForm):
+    """A corrected email address for a letter awaiting confirmation."""
+
+    email = _email_field("The right email address")

@@ -21,12 +21,20 @@ from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
 from advocacy.campaigns import services
-from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, PreviewForm
+from advocacy.campaigns.forms import (
+    ChangeEmailForm,
+    ConfirmForm,
+    LetterForm,
+    PostcodeForm,
+    PreviewForm,
+    ResendForm,
+)
 from advocacy.config import Settings
 from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
-from advocacy.models import Campaign, LetterState, LetterTemplate
+from advocacy.models import Campaign, Letter, LetterState, LetterTemplate
+from advocacy.security import make_letter_page_token
 
 logger = logging.getLogger(__name__)
 
@@ -395,14 +403,100 @@ def send(slug: str) -> ResponseReturnValue:
     except services.JourneyError as exc:
         db.session.rollback()
         return _render_preview(camp, rep, template, form, 409, message=exc.message)
-    return redirect(url_for("campaigns.check_email", slug=camp.slug), code=303)
+    return _to_check_email(camp, letter)
+
+
+def _to_check_email(camp: Campaign, letter: Letter, flag: str = "") -> ResponseReturnValue:
+    values: dict[str, Any] = {"letter": make_letter_page_token(letter.public_id)}
+    if flag:
+        values[flag] = 1
+    partner = (request.values.get("partner") or "").strip()
+    if partner:
+        values["partner"] = partner
+    return redirect(url_for("campaigns.check_email", slug=camp.slug, **values), code=303)
+
+
+def _waiting_letter(camp: Campaign, token: str) -> Letter | None:
+    """The letter a check-email page names, if it belongs here and still awaits its link."""
+    letter = services.find_letter_for_page(db.session, token)
+    if letter is None or letter.campaign_id != camp.id:
+        return None
+    return letter if letter.state == LetterState.AWAITING_CONFIRMATION else None
+
+
+def _render_check_email(
+    camp: Campaign,
+    letter: Letter | None,
+    token: str,
+    change_form: ChangeEmailForm | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    response = current_app.make_response(
+        (
+            render_template(
+                "campaigns/check_email.html",
+                campaign=camp,
+                letter=letter,
+                token=token,
+                form=change_form or ChangeEmailForm(formdata=None, letter=token),
+                resend_form=ResendForm(formdata=None, letter=token),
+                message=message,
+            ),
+            status,
+        )
+    )
+    # The page shows the address the link went to: no shared cache or back-forward copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/campaigns/<slug>/check-email")
 def check_email(slug: str) -> ResponseReturnValue:
     """Tell the person plainly that nothing is sent until they click the link."""
     camp = _campaign_or_404(slug)
-    return render_template("campaigns/check_email.html", campaign=camp)
+    token = request.args.get("letter", "")
+    return _render_check_email(camp, _waiting_letter(camp, token), token)
+
+
+@bp.post("/campaigns/<slug>/check-email/resend")
+@limiter.limit(_send_limit)
+def resend(slug: str) -> ResponseReturnValue:
+    """Send the confirmation link again, within the same limits as a new letter."""
+    camp = _campaign_or_404(slug)
+    form = ResendForm()
+    token = form.letter.data or ""
+    letter = _waiting_letter(camp, token)
+    if not form.validate() or letter is None:
+        message = " ".join(form.csrf_token.errors) or None
+        return _render_check_email(camp, letter, token, message=message, status=400)
+    try:
+        services.resend_confirmation(db.session, letter)
+    except services.JourneyError as exc:
+        return _render_check_email(camp, letter, token, message=exc.message, status=409)
+    return _to_check_email(camp, letter, "resent")
+
+
+@bp.post("/campaigns/<slug>/check-email/change")
+@limiter.limit(_send_limit)
+def change_email(slug: str) -> ResponseReturnValue:
+    """Send the confirmation to a corrected address."""
+    camp = _campaign_or_404(slug)
+    form = ChangeEmailForm()
+    token = form.letter.data or ""
+    letter = _waiting_letter(camp, token)
+    if letter is None:
+        return _render_check_email(camp, None, token, status=400)
+    if not form.validate():
+        return _render_check_email(camp, letter, token, change_form=form, status=422)
+    try:
+        services.change_address(
+            db.session, letter, form.email.data or "", current_app.config["SECRET_KEY"]
+        )
+    except services.JourneyError as exc:
+        db.session.rollback()
+        return _render_check_email(camp, letter, token, form, exc.message, 409)
+    return _to_check_email(camp, letter, "changed")
 
 
 @bp.post("/campaigns/<slug>/print")

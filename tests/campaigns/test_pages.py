@@ -9,7 +9,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from advocacy.models import Campaign, CampaignTarget, Target, TargetKind
+from advocacy.models import (
+    Campaign,
+    CampaignTarget,
+    Letter,
+    Notification,
+    NotificationKind,
+    NotificationState,
+    Target,
+    TargetKind,
+)
+from advocacy.security import make_confirmation_token
 from tests.campaigns.conftest import CAMPAIGN, write_form
 from tests.fakes.postcodes_io import PostcodesIoFake
 
@@ -220,3 +230,91 @@ def test_a_different_address_postcode_finds_its_mp_and_keeps_the_letter(
     preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=form)
     assert preview.status_code == 200
     assert "Dear Rachel Blake" in text(preview)
+
+
+def _sent(client: FlaskClient, **overrides: str) -> str:
+    """Send a letter; return the check-email page's HTML."""
+    form = write_form(client, **overrides)
+    form.setdefault("subject", "Your constituent on the persecution of the Uyghurs")
+    form.setdefault("body", "Dear Alex Baker,\n\nPlease act.\n\nYours sincerely,\nAyesha Khan")
+    response = client.post(f"/campaigns/{CAMPAIGN}/send", data=form)
+    assert response.status_code == 303
+    return str(client.get(response.headers["Location"]).get_data(as_text=True))
+
+
+def _form_fields(html: str, action: str) -> dict[str, str]:
+    """The hidden fields of the form posting to `action`."""
+    block = html.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    return dict(re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', block))
+
+
+def _confirmations(session: Session) -> list[Notification]:
+    session.expire_all()
+    return list(
+        session.scalars(
+            select(Notification).where(Notification.kind == NotificationKind.CONFIRMATION)
+        )
+    )
+
+
+def test_check_email_names_the_address_and_resends_within_limits(
+    client: FlaskClient, session: Session
+) -> None:
+    html = _sent(client)
+    assert "We have sent an email with a link to ayesha@example.org" in re.sub(r"<[^>]+>", "", html)
+    resend = f"/campaigns/{CAMPAIGN}/check-email/resend"
+    fields = _form_fields(html, resend)
+    # The first email is still queued: asking again sends no second copy.
+    assert client.post(resend, data=fields).status_code == 303
+    assert len(_confirmations(session)) == 1
+    for note in _confirmations(session):
+        note.state = NotificationState.SENT
+    session.commit()
+    again = client.post(resend, data=fields)
+    assert again.status_code == 303
+    assert "We are sending the link again" in text(client.get(again.headers["Location"]))
+    assert len(_confirmations(session)) == 2
+    for note in _confirmations(session):
+        note.state = NotificationState.SENT
+    session.commit()
+    assert client.post(resend, data=fields).status_code == 303
+    for note in _confirmations(session):
+        note.state = NotificationState.SENT
+    session.commit()
+    refused = client.post(resend, data=fields)
+    assert refused.status_code == 409
+    assert "we will not send it again" in text(refused)
+    assert len(_confirmations(session)) == 3
+
+
+def test_check_email_fixes_a_wrong_address(client: FlaskClient, session: Session) -> None:
+    html = _sent(client, email="ayesha@exmaple.org")
+    letter = session.scalars(select(Letter)).one()
+    old_link = (
+        f"/letters/confirm/{make_confirmation_token(letter.public_id, letter.idempotency_key)}"
+    )
+    change = f"/campaigns/{CAMPAIGN}/check-email/change"
+    fields = _form_fields(html, change)
+    bad = client.post(change, data={**fields, "email": "ayesha@"})
+    assert bad.status_code == 422
+    assert "Something is missing after the @" in text(bad)
+    moved = client.post(change, data={**fields, "email": "ayesha@example.org"})
+    assert moved.status_code == 303
+    page = re.sub(r"<[^>]+>", "", client.get(moved.headers["Location"]).get_data(as_text=True))
+    assert "link to ayesha@example.org" in page
+    assert "Links sent to the old address no longer work" in page
+    session.expire_all()
+    letter = session.scalars(select(Letter)).one()
+    assert letter.sender_email == "ayesha@example.org"
+    states = sorted(n.state for n in _confirmations(session))
+    assert states == [NotificationState.CANCELLED, NotificationState.QUEUED]
+    assert client.get(old_link).status_code == 404  # the mistyped address's link is dead
+
+
+def test_check_email_without_a_valid_token_shows_no_address(client: FlaskClient) -> None:
+    _sent(client)
+    response = client.get(f"/campaigns/{CAMPAIGN}/check-email?letter=forged")
+    assert response.status_code == 200
+    assert "ayesha@example.org" not in response.get_data(as_text=True)
+    assert "Send the link again" not in text(response)
+    assert response.headers["Cache-Control"] == "no-store"
