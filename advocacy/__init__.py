@@ -88,3 +88,6 @@ def _configure_logging(app: Flask) -> None:
     # Werkzeug's access log and urllib3's debug lines would record postcodes from URLs.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # PDF libraries log each step, and font subsetting names the glyphs (letters of names).
+    for name in ("weasyprint", "fontTools", "fpdf"):
+        logging.getLogger(name).setLevel(logging.WARNING)

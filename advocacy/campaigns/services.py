@@ -177,6 +177,11 @@ def _counts() -> _CountCache:
     return cache
 
 
+def count_changed(campaign_id: int) -> None:
+    """Forget a campaign's cached count after a signature was added outside `confirm`."""
+    _counts().forget(campaign_id)
+
+
 def signature_count(session: Session, campaign: Campaign, ttl: float) -> SignatureCount:
     """Confirmed signatures in total and in the last 24 hours, cached for `ttl` seconds."""
     cached = _counts().get(campaign.id, ttl)

@@ -42,6 +42,7 @@ class SignerField(StrEnum):
     OPTIONAL_UK_POSTCODE = "optional_uk_postcode"  # lets a UK signer's constituency count
     COMMENT = "comment"  # a one-line comment shown with the signature
     OWN_WORDS = "own_words"  # a paragraph in the writer's own words
+    OPTIONAL_RETURN_ADDRESS = "optional_return_address"  # printed letters: theirs or ours
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from wtforms import Form, HiddenField, SelectField, StringField
+from wtforms import Form, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from advocacy.campaigns.forms import (
+    MAX_PERSONAL_WORDS,
+    MIN_PERSONAL_WORDS,
     SignedForm,
     email_check,
     postcode_field_check,
@@ -16,6 +18,10 @@ from advocacy.campaigns.forms import (
 from advocacy.kinds import countries
 
 MAX_COMMENT = 200
+COUNTRY_CHOICES = [
+    SelectChoice("", "Choose your country"),
+    *(SelectChoice(code, label) for code, label in countries.choices()),
+]
 
 
 def uk_postcode_only(form: Form, field: StringField) -> None:
@@ -49,10 +55,7 @@ class SignForm(SignedForm):
     )
     country = SelectField(
         "Your country",
-        choices=[
-            SelectChoice("", "Choose your country"),
-            *(SelectChoice(code, label) for code, label in countries.choices()),
-        ],
+        choices=COUNTRY_CHOICES,
         validators=[DataRequired("Please choose the country you live in.")],
     )
     postcode = StringField(
@@ -72,3 +75,50 @@ class SignForm(SignedForm):
         ],
     )
     partner = HiddenField()
+
+
+RETURN_CHOICES = [
+    SelectChoice("organisation", "The organisation's address (recommended)"),
+    SelectChoice("mine", "My own address"),
+    SelectChoice("none", "No return address"),
+]
+
+
+class PrintedLetterForm(SignedForm):
+    """A printed letter: who to, the writer's name and country, their words, a return address."""
+
+    recipient = SelectField("Who you are writing to", coerce=int, validate_choice=True)
+    name = StringField(
+        "Your name, as you will sign it",
+        filters=[strip],
+        validators=[DataRequired("Please enter your name."), Length(max=120), single_line],
+    )
+    country = SelectField(
+        "Your country",
+        choices=COUNTRY_CHOICES,
+        validators=[DataRequired("Please choose your country: it decides the paper size.")],
+    )
+    personal_words = TextAreaField(
+        "In your own words",
+        filters=[strip],
+        validators=[
+            DataRequired("Please add a few words of your own: they are what the reader remembers."),
+            Length(
+                min=MIN_PERSONAL_WORDS,
+                max=MAX_PERSONAL_WORDS,
+                message=(
+                    f"Please write between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS} "
+                    "characters in your own words."
+                ),
+            ),
+        ],
+    )
+    return_choice = RadioField(
+        "Return address", choices=RETURN_CHOICES, default="organisation", validate_choice=True
+    )
+    return_address = TextAreaField("Your address", filters=[strip], validators=[Length(max=400)])
+
+    def validate_return_address(self, field: TextAreaField) -> None:
+        """Your own address is needed only if you chose to use it."""
+        if self.return_choice.data == "mine" and not field.data:
+            raise ValidationError("Please enter your address, or choose another option.")

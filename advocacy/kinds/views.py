@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from advocacy import kinds
@@ -12,15 +21,15 @@ from advocacy.campaigns import services as journey
 from advocacy.campaigns.forms import ConfirmForm
 from advocacy.config import Settings
 from advocacy.extensions import db, limiter
-from advocacy.kinds import countries, services
-from advocacy.kinds.forms import SignForm
-from advocacy.models import Campaign, LetterState
+from advocacy.kinds import countries, postal, printed, services
+from advocacy.kinds.forms import PrintedLetterForm, SignForm
+from advocacy.models import Campaign, LetterState, Target
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("signing", __name__)
 
-SIGN = "signing.sign"
+WRITE = "signing.write_letter"
 
 
 def _settings() -> Settings:
@@ -28,8 +37,8 @@ def _settings() -> Settings:
     return settings
 
 
-def _campaign_or_404(slug: str) -> tuple[Campaign, kinds.Kind]:
-    """A public campaign whose journey is this one."""
+def _campaign_or_404(slug: str, start: str = "signing.sign") -> tuple[Campaign, kinds.Kind]:
+    """A public campaign whose journey starts at `start`."""
     campaign = journey.get_campaign(db.session, slug, _settings().campaign_cache_seconds)
     if campaign is None:
         abort(404)
@@ -37,7 +46,7 @@ def _campaign_or_404(slug: str) -> tuple[Campaign, kinds.Kind]:
         kind = kinds.for_campaign(campaign)
     except kinds.UnsupportedKind:
         abort(404)
-    if kind.journey_endpoint != SIGN:
+    if kind.journey_endpoint != start:
         abort(404)
     return campaign, kind
 
@@ -157,3 +166,78 @@ def thanks(slug: str) -> ResponseReturnValue:
     return render_template(
         "kinds/thanks.html", campaign=campaign, kind=kind, count=count, share_url=share_url
     )
+
+
+def _letter_form(campaign: Campaign, *, posted: bool) -> PrintedLetterForm:
+    form = PrintedLetterForm() if posted else PrintedLetterForm(formdata=None)
+    form.recipient.choices = [(t.id, t.name) for t in campaign.targets if t.postal_address]
+    return form
+
+
+def _render_write(
+    campaign: Campaign, kind: kinds.Kind, form: PrintedLetterForm, status: int = 200
+) -> ResponseReturnValue:
+    count = journey.signature_count(db.session, campaign, _settings().count_cache_seconds)
+    return (
+        render_template(
+            "kinds/write_letter.html",
+            campaign=campaign,
+            kind=kind,
+            recipients=kind.recipients(db.session, campaign),
+            letters=postal.letters_per_target(db.session, campaign),
+            count=count,
+            form=form,
+        ),
+        status,
+    )
+
+
+@bp.get("/campaigns/<slug>/letter")
+def write_letter(slug: str) -> ResponseReturnValue:
+    """Write a letter to print: the recipient with the fewest letters is offered first."""
+    campaign, kind = _campaign_or_404(slug, WRITE)
+    form = _letter_form(campaign, posted=False)
+    chosen = request.args.get("recipient", type=int)
+    if chosen is None:
+        first = postal.next_recipient(db.session, campaign)
+        chosen = first.id if first else None
+    form.recipient.data = chosen
+    return _render_write(campaign, kind, form)
+
+
+@bp.post("/campaigns/<slug>/letter")
+@limiter.limit(_send_limit)
+def print_letter(slug: str) -> ResponseReturnValue:
+    """The print-ready PDF, as a download; only a count is kept."""
+    campaign, kind = _campaign_or_404(slug, WRITE)
+    form = _letter_form(campaign, posted=True)
+    if not campaign.is_live:
+        abort(404)
+    if not form.validate():
+        return _render_write(campaign, kind, form, 422)
+    target = db.session.get(Target, form.recipient.data)
+    if target is None or target not in campaign.targets:
+        abort(404)
+    return_address = {
+        "organisation": campaign.return_address,
+        "mine": form.return_address.data or "",
+    }.get(form.return_choice.data or "", "")
+    letter = postal.build_letter(
+        campaign,
+        target,
+        sender_name=form.name.data or "",
+        country_code=form.country.data or "",
+        personal_words=form.personal_words.data or "",
+        return_address=return_address,
+    )
+    try:
+        pdf = printed.letter_pdf(letter)
+    except journey.JourneyError as exc:
+        logger.error("printed letter of campaign %d cannot be rendered", campaign.id)
+        form.personal_words.errors = [*form.personal_words.errors, exc.message]
+        return _render_write(campaign, kind, form, 500)
+    postal.record_letter(db.session, campaign, target, form.country.data or "")
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="letter-{campaign.slug}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -47,6 +47,10 @@ class Campaign(Base):
     # when staff ask), and when it last did.
     bundle_every_days: Mapped[int | None] = mapped_column(default=None)
     last_bundle_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Printed letters: how to post them (postage, what to write on the envelope), and the
+    # organisation's address, offered as the return address.
+    posting_instructions: Mapped[str] = mapped_column(Text, default="")
+    return_address: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -147,6 +151,10 @@ class Signature(Base):
     # ISO 3166-1 alpha-2 (GB for MP letters): counts by country outlive the signer's details.
     country_code: Mapped[str | None] = mapped_column(String(2), default=None)
     member_id: Mapped[int | None] = mapped_column(default=None)
+    # The fixed target a printed letter was written to, so each gets its share.
+    target_id: Mapped[int | None] = mapped_column(
+        ForeignKey("targets.id", ondelete="SET NULL"), default=None, index=True
+    )
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None
     )

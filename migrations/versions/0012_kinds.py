@@ -81,6 +81,12 @@ def upgrade() -> None:
                 "last_bundle_at", advocacy.models.base.UTCDateTime(timezone=True), nullable=True
             )
         )
+        batch_op.add_column(
+            sa.Column("posting_instructions", sa.Text(), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column("return_address", sa.Text(), nullable=False, server_default="")
+        )
 
     with op.batch_alter_table("letters", schema=None) as batch_op:
         batch_op.create_index("ix_letters_signature_id", ["signature_id"], unique=False)
@@ -91,6 +97,11 @@ def upgrade() -> None:
 
     with op.batch_alter_table("signatures", schema=None) as batch_op:
         batch_op.add_column(sa.Column("country_code", sa.String(length=2), nullable=True))
+        batch_op.add_column(sa.Column("target_id", sa.Integer(), nullable=True))
+        batch_op.create_index("ix_signatures_target_id", ["target_id"], unique=False)
+        batch_op.create_foreign_key(
+            "fk_signatures_target_id_targets", "targets", ["target_id"], ["id"], ondelete="SET NULL"
+        )
 
     with op.batch_alter_table("targets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("country_code", sa.String(length=2), nullable=True))
@@ -105,6 +116,9 @@ def downgrade() -> None:
         batch_op.drop_column("country_code")
 
     with op.batch_alter_table("signatures", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_signatures_target_id_targets", type_="foreignkey")
+        batch_op.drop_index("ix_signatures_target_id")
+        batch_op.drop_column("target_id")
         batch_op.drop_column("country_code")
 
     with op.batch_alter_table("letters", schema=None) as batch_op:
@@ -113,6 +127,8 @@ def downgrade() -> None:
         batch_op.drop_column("country_code")
 
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_column("return_address")
+        batch_op.drop_column("posting_instructions")
         batch_op.drop_column("last_bundle_at")
         batch_op.drop_column("bundle_every_days")
 
