@@ -9,6 +9,7 @@ from flask import current_app, request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.csrf.core import CSRFTokenField
+from wtforms.fields.choices import SelectChoice
 from wtforms.form import BaseForm
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
@@ -124,7 +125,9 @@ class ResetRequestForm(WorkspaceForm):
     )
 
 
-ROLE_CHOICES = [(role.value, f"{role.value.title()}: {ROLE_DESCRIPTIONS[role]}") for role in Role]
+ROLE_CHOICES = [
+    SelectChoice(role.value, f"{role.value.title()}: {ROLE_DESCRIPTIONS[role]}") for role in Role
+]
 
 
 class InviteForm(WorkspaceForm):

@@ -454,7 +454,7 @@ def staff_email_context(notification: Notification, settings: Settings) -> dict[
         raise ValueError("this notification carries no staff link")
     expires = token.expires_at
     return {
-        "name": token.user.label,
+        "staff_name": token.user.label,
         "role": token.user.role,
         "link": link_url(token, settings),
         "expires_at": f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}",

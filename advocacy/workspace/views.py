@@ -391,7 +391,7 @@ def staff_invite() -> ResponseReturnValue:
         return _staff_page(form, status=422)
     session = db.session
     try:
-        user = services.invite(session, form.email.data, Role(form.role.data), form.name.data)
+        user = services.invite(session, form.email.data, Role(form.role.data), form.name.data or "")
     except services.WorkspaceError as exc:
         session.rollback()
         return _staff_page(form, exc.message, 422)

@@ -1,7 +1,7 @@
 """Fixtures for staff pages: accounts with a role and test clients logged in as them.
 
-Other packages' tests reuse these (`from tests.workspace.conftest import ...` is not
-needed: list the fixtures in a conftest.py with `pytest_plugins` or import them).
+Other packages' tests reuse them by importing them into their own conftest.py:
+`from tests.workspace.conftest import _cheap_password_hashes, make_staff, staff_client`.
 """
 
 from __future__ import annotations
