@@ -8,6 +8,7 @@ from advocacy.models.campaign import (
     CampaignStatus,
     CampaignTarget,
     LetterTemplate,
+    LetterTemplateVersion,
     Partner,
     Signature,
     Target,
@@ -25,10 +26,19 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.staff import (
+    AuditEvent,
+    StaffSession,
+    StaffToken,
+    StaffTokenPurpose,
+    StaffUser,
+    WorkspaceSetting,
+)
 
 __all__ = [
     "BUNDLE_TRANSITIONS",
     "LETTER_TRANSITIONS",
+    "AuditEvent",
     "Base",
     "BundleState",
     "Campaign",
@@ -41,6 +51,7 @@ __all__ = [
     "LetterFingerprint",
     "LetterState",
     "LetterTemplate",
+    "LetterTemplateVersion",
     "MemberOfParliament",
     "Notification",
     "NotificationKind",
@@ -49,8 +60,13 @@ __all__ = [
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "Signature",
+    "StaffSession",
+    "StaffToken",
+    "StaffTokenPurpose",
+    "StaffUser",
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkspaceSetting",
     "utcnow",
 ]
