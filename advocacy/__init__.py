@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
+    from advocacy.deliveries import views as delivery_screens
     from advocacy.delivery import webhooks
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
     app.register_blueprint(signing_views.bp)
+    app.register_blueprint(delivery_screens.bp)
     app.register_blueprint(workspace_views.bp)
     errors.init_app(app)
     cli.init_app(app)

@@ -66,10 +66,15 @@ def _range(bundle: DeliveryBundle) -> tuple[Any, ...]:
 
 
 def make_bundles(
-    session: Session, campaign: Campaign, now: datetime | None = None, *, settle: timedelta = SETTLE
+    session: Session,
+    campaign: Campaign,
+    now: datetime | None = None,
+    *,
+    settle: timedelta | None = None,
 ) -> list[DeliveryBundle]:
     """A bundle for each target with signatures it has not had yet; in the caller's transaction."""
     now = now or utcnow()
+    settle = SETTLE if settle is None else settle
     through = session.scalar(
         select(func.max(Signature.id)).where(
             Signature.campaign_id == campaign.id, Signature.created_at <= now - settle

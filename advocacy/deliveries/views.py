@@ -1,0 +1,170 @@
+"""Delivery screens: a campaign's fixed targets, its delivery schedule and its bundles."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from advocacy import kinds
+from advocacy.deliveries.forms import ScheduleForm, TargetForm
+from advocacy.extensions import db
+from advocacy.kinds import bundles, targets
+from advocacy.models import Campaign, DeliveryBundle
+from advocacy.workspace.access import Permission, record_event, register_nav, require
+from advocacy.workspace.forms import ActionForm
+
+bp = Blueprint("deliveries", __name__, url_prefix="/workspace/deliveries")
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Bundles hold signers' names: never keep these pages in a shared cache or history.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+register_nav("deliveries.index", "Deliveries", Permission.VIEW_CAMPAIGNS, after="editor.campaigns")
+
+
+def _has_targets(campaign: Campaign) -> bool:
+    try:
+        kind = kinds.for_campaign(campaign)
+    except kinds.UnsupportedKind:
+        return False
+    return kind.delivery in {kinds.Delivery.BUNDLE, kinds.Delivery.PRINT}
+
+
+def _campaign_or_404(slug: str) -> Campaign:
+    campaign = targets.campaign_by_slug(db.session, slug)
+    if campaign is None or not _has_targets(campaign):
+        abort(404)
+    return campaign
+
+
+@bp.get("/")
+@require(Permission.VIEW_CAMPAIGNS)
+def index() -> ResponseReturnValue:
+    """Campaigns whose letters go to fixed targets."""
+    campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.title)))
+    return render_template(
+        "deliveries/index.html", campaigns=[c for c in campaigns if _has_targets(c)], kinds=kinds
+    )
+
+
+def _page(
+    campaign: Campaign,
+    target_form: TargetForm | None = None,
+    schedule_form: ScheduleForm | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    rows = db.session.scalars(
+        select(DeliveryBundle)
+        .where(DeliveryBundle.campaign_id == campaign.id)
+        .order_by(DeliveryBundle.id.desc())
+    ).all()
+    return (
+        render_template(
+            "deliveries/campaign.html",
+            campaign=campaign,
+            kind=kinds.for_campaign(campaign),
+            bundles=rows,
+            target_form=target_form or TargetForm(formdata=None),
+            schedule_form=schedule_form
+            or ScheduleForm(formdata=None, every_days=campaign.bundle_every_days),
+            action_form=ActionForm(formdata=None),
+            message=message,
+        ),
+        status,
+    )
+
+
+@bp.get("/<slug>")
+@require(Permission.VIEW_CAMPAIGNS)
+def campaign(slug: str) -> ResponseReturnValue:
+    """A campaign's targets, schedule and bundles."""
+    return _page(_campaign_or_404(slug))
+
+
+@bp.post("/<slug>/targets")
+@require(Permission.EDIT_CAMPAIGNS)
+def add_target(slug: str) -> ResponseReturnValue:
+    """Add a target."""
+    camp = _campaign_or_404(slug)
+    form = TargetForm()
+    if not form.validate():
+        return _page(camp, target_form=form, status=422)
+    try:
+        target = targets.add_target(
+            db.session,
+            camp,
+            name=form.name.data or "",
+            role=form.role.data or "",
+            email=form.email.data,
+            postal_address=form.postal_address.data,
+            country_code=form.country.data or None,
+        )
+    except targets.TargetError as exc:
+        db.session.rollback()
+        return _page(camp, target_form=form, message=str(exc), status=422)
+    record_event("target.added", target=f"campaign:{camp.id}", target_id=target.id)
+    return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
+
+
+@bp.post("/<slug>/targets/<int:target_id>/remove")
+@require(Permission.EDIT_CAMPAIGNS)
+def remove_target(slug: str, target_id: int) -> ResponseReturnValue:
+    """Take a target off the campaign; its bundles stay on record."""
+    camp = _campaign_or_404(slug)
+    if not ActionForm().validate():
+        return _page(camp, message="The form expired. Please try again.", status=400)
+    if not targets.remove_target(db.session, camp, target_id):
+        abort(404)
+    record_event("target.removed", target=f"campaign:{camp.id}", target_id=target_id)
+    return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
+
+
+@bp.post("/<slug>/schedule")
+@require(Permission.EDIT_CAMPAIGNS)
+def schedule(slug: str) -> ResponseReturnValue:
+    """Set how often the worker delivers new signatures."""
+    camp = _campaign_or_404(slug)
+    form = ScheduleForm()
+    if not form.validate():
+        return _page(camp, schedule_form=form, status=422)
+    camp.bundle_every_days = form.every_days.data
+    record_event(
+        "deliveries.scheduled", target=f"campaign:{camp.id}", every_days=form.every_days.data
+    )
+    return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
+
+
+@bp.post("/<slug>/deliver")
+@require(Permission.EDIT_CAMPAIGNS)
+def deliver(slug: str) -> ResponseReturnValue:
+    """Make bundles of the new signatures now; the worker sends the email ones."""
+    camp = _campaign_or_404(slug)
+    if not ActionForm().validate():
+        return _page(camp, message="The form expired. Please try again.", status=400)
+    made = bundles.make_bundles(db.session, camp)
+    record_event("deliveries.made", target=f"campaign:{camp.id}", bundles=len(made))
+    if not made:
+        return _page(camp, message="There are no new signatures to deliver yet.")
+    return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
+
+
+@bp.get("/bundles/<int:bundle_id>/<fmt>")
+@require(Permission.EXPORT_PERSONAL)
+def bundle_file(bundle_id: int, fmt: str) -> ResponseReturnValue:
+    """A bundle's PDF (to print for a postal target) or CSV: signers' names, so audited."""
+    bundle = db.session.get(DeliveryBundle, bundle_id)
+    if bundle is None or fmt not in {"pdf", "csv"}:
+        abort(404)
+    files = bundles.build_files(db.session, bundle)
+    record_event("bundle.downloaded", target=f"bundle:{bundle.id}", format=fmt)
+    data, mimetype = (files.pdf, "application/pdf") if fmt == "pdf" else (files.csv, "text/csv")
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{files.stem}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
