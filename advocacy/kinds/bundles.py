@@ -80,9 +80,10 @@ def make_bundles(
             Signature.campaign_id == campaign.id, Signature.created_at <= now - settle
         )
     )
-    campaign.last_bundle_at = now
     if through is None:
+        # Nothing signed yet: the first delivery goes as soon as there is something.
         return []
+    campaign.last_bundle_at = now
     made = []
     for target in campaign.targets:
         after = (

@@ -78,6 +78,11 @@ def settings(
 @pytest.fixture
 def petition(seeded: Flask, session: Session) -> Campaign:
     """A live petition to three officials: two by email, one by post."""
+    return make_petition(session)
+
+
+def make_petition(session: Session) -> Campaign:
+    """Save a live petition to three officials: two by email, one by post."""
     campaign = Campaign(
         slug=PETITION,
         kind=CampaignKind.PETITION,

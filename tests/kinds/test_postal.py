@@ -30,6 +30,11 @@ MM = 72 / 25.4  # PDF points per millimetre
 @pytest.fixture
 def postal(seeded: Flask, session: Session) -> Campaign:
     """A live campaign of letters to two prisoners."""
+    return make_postal(session)
+
+
+def make_postal(session: Session) -> Campaign:
+    """Save a live campaign of letters to two prisoners."""
     campaign = Campaign(
         slug=POSTAL,
         kind=CampaignKind.POSTAL,
