@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
     from advocacy.kinds import views as signing_views
-    from advocacy.kinds.cli import petitions_command
+    from advocacy.kinds.cli import petitions_command, pledges_command
     from advocacy.words import views as words_views
     from advocacy.workspace import views as workspace_views
     from advocacy.workspace.cli import users_command
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
     app.cli.add_command(petitions_command)
+    app.cli.add_command(pledges_command)
     app.cli.add_command(users_command)
 
     @app.after_request

@@ -38,3 +38,12 @@ class ScheduleForm(WorkspaceForm):
         "Deliver new signatures every (days)",
         validators=[Optional(), NumberRange(min=1, max=365, message="Between 1 and 365 days.")],
     )
+
+
+class DemandsForm(WorkspaceForm):
+    """A pledge's numbered demands, one per line, in order."""
+
+    demands = TextAreaField(
+        "Demands, one per line, in order",
+        validators=[DataRequired("A pledge needs at least one demand."), Length(max=10_000)],
+    )

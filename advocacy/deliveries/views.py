@@ -7,9 +7,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from advocacy import kinds
-from advocacy.deliveries.forms import ScheduleForm, TargetForm
+from advocacy.deliveries.forms import DemandsForm, ScheduleForm, TargetForm
 from advocacy.extensions import db
-from advocacy.kinds import bundles, targets
+from advocacy.kinds import bundles, pledge, targets
 from advocacy.models import Campaign, DeliveryBundle
 from advocacy.workspace.access import Permission, record_event, register_nav, require
 from advocacy.workspace.forms import ActionForm
@@ -32,7 +32,7 @@ def _has_targets(campaign: Campaign) -> bool:
         kind = kinds.for_campaign(campaign)
     except kinds.UnsupportedKind:
         return False
-    return kind.delivery in {kinds.Delivery.BUNDLE, kinds.Delivery.PRINT}
+    return kind.delivery in {kinds.Delivery.BUNDLE, kinds.Delivery.PRINT, kinds.Delivery.COUNT}
 
 
 def _campaign_or_404(slug: str) -> Campaign:
@@ -58,7 +58,13 @@ def _page(
     schedule_form: ScheduleForm | None = None,
     message: str | None = None,
     status: int = 200,
+    demands_form: DemandsForm | None = None,
 ) -> ResponseReturnValue:
+    version = pledge.current(db.session, campaign)
+    if demands_form is None:
+        demands_form = DemandsForm(
+            formdata=None, demands="\n".join(version.demands) if version else ""
+        )
     rows = db.session.scalars(
         select(DeliveryBundle)
         .where(DeliveryBundle.campaign_id == campaign.id)
@@ -74,6 +80,9 @@ def _page(
             schedule_form=schedule_form
             or ScheduleForm(formdata=None, every_days=campaign.bundle_every_days),
             action_form=ActionForm(formdata=None),
+            demands_form=demands_form,
+            demands_version=version,
+            per_version=pledge.signatures_per_version(db.session, campaign),
             message=message,
         ),
         status,
@@ -168,3 +177,20 @@ def bundle_file(bundle_id: int, fmt: str) -> ResponseReturnValue:
     response.headers["Content-Disposition"] = f'attachment; filename="{files.stem}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/<slug>/demands")
+@require(Permission.EDIT_CAMPAIGNS)
+def demands(slug: str) -> ResponseReturnValue:
+    """Save a pledge's demands as a new version; earlier signatures keep theirs."""
+    camp = _campaign_or_404(slug)
+    form = DemandsForm()
+    if not form.validate():
+        return _page(camp, demands_form=form, status=422)
+    try:
+        version = pledge.set_demands(db.session, camp, (form.demands.data or "").splitlines())
+    except pledge.PledgeError as exc:
+        db.session.rollback()
+        return _page(camp, demands_form=form, message=str(exc), status=422)
+    record_event("pledge.demands_saved", target=f"campaign:{camp.id}", version=version.version)
+    return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)

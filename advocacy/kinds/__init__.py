@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from advocacy.kinds.base import Delivery, Kind, Recipient, SignerField
 from advocacy.kinds.mp_letter import MpLetter
 from advocacy.kinds.petition import Petition
+from advocacy.kinds.pledge import Pledge
 from advocacy.kinds.postal import Postal
 from advocacy.models import Campaign, CampaignKind
 
@@ -41,6 +42,7 @@ class UnsupportedKind(LookupError):
 _REGISTRY: dict[CampaignKind, Kind] = {
     CampaignKind.MP_LETTER: MpLetter(),
     CampaignKind.PETITION: Petition(),
+    CampaignKind.PLEDGE: Pledge(),
     CampaignKind.POSTAL: Postal(),
 }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -78,6 +78,10 @@ class Kind(Protocol):
         self, session: Session, campaign: Campaign, *, constituency_code: str | None = None
     ) -> list[Recipient]:
         """Who a letter on this campaign goes to (for MP letters: the signer's own MP)."""
+        ...
+
+    def page_context(self, session: Session, campaign: Campaign) -> dict[str, Any]:
+        """What the signing page shows of the campaign (the letter, or the demands)."""
         ...
 
     def after_confirm(self, session: Session, letter: Letter, settings: Settings) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from advocacy.delivery.mail import make_backend
 from advocacy.extensions import db
-from advocacy.kinds import bundles, targets
+from advocacy.kinds import bundles, pledge, targets
 from advocacy.models import Campaign, DeliveryBundle
 
 
@@ -145,3 +145,44 @@ def bundle_files_command(bundle_id: int, output: Path) -> None:
         path = output / f"{files.stem}.{suffix}"
         path.write_bytes(data)
         click.echo(str(path))
+
+
+@click.group("pledges")
+def pledges_command() -> None:
+    """Demands of pledges, their versions and counts."""
+
+
+@pledges_command.command("set-demands")
+@click.argument("slug")
+@click.option("--demand", "demands", multiple=True, required=True, help="In order; repeat.")
+@with_appcontext
+def set_demands_command(slug: str, demands: tuple[str, ...]) -> None:
+    """Save a pledge's numbered demands as a new version."""
+    with db.transaction() as session:
+        try:
+            version = pledge.set_demands(session, _campaign(session, slug), list(demands))
+        except pledge.PledgeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Demands saved as version {version.version}.")
+
+
+@pledges_command.command("counts")
+@click.argument("slug")
+@with_appcontext
+def counts_command(slug: str) -> None:
+    """Signatures per version of a pledge's demands."""
+    with db.transaction() as session:
+        for version, count in pledge.signatures_per_version(session, _campaign(session, slug)):
+            click.echo(f"version {version}\t{count}")
+
+
+@pledges_command.command("chain")
+@click.argument("slug")
+@click.option("--to", "next_slug", default=None, help="The campaign offered after signing.")
+@with_appcontext
+def chain_command(slug: str, next_slug: str | None) -> None:
+    """Offer another campaign (an MP letter) to people who have signed this one."""
+    with db.transaction() as session:
+        campaign = _campaign(session, slug)
+        campaign.next_campaign_id = _campaign(session, next_slug).id if next_slug else None
+    click.echo(f"After signing: {next_slug or 'nothing'}.")

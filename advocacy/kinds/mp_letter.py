@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,10 @@ class MpLetter:
                 constituency_code=rep.constituency_code,
             )
         ]
+
+    def page_context(self, session: Session, campaign: Campaign) -> dict[str, Any]:
+        """The MP journey has its own pages."""
+        return {}
 
     def after_confirm(self, session: Session, letter: Letter, settings: Settings) -> None:
         """Queue the letter for its MP, or hold it for review if it is a near-copy."""

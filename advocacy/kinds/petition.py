@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +58,8 @@ class Petition:
     email_templates = "signature/"
     after_signing = (
         "Your name and country go to the officials with everyone else's in the campaign's "
-        "next delivery. Your email address never does."
+        "next delivery. Your email address never does, and once they have been delivered we "
+        "keep only the count."
     )
 
     def recipients(
@@ -66,6 +67,13 @@ class Petition:
     ) -> list[Recipient]:
         """The officials (and embassies) staff made the campaign's targets."""
         return fixed_targets(campaign)
+
+    def page_context(self, session: Session, campaign: Campaign) -> dict[str, Any]:
+        """The fixed letter everyone signs."""
+        from advocacy.kinds.services import fixed_letter
+
+        subject, body = fixed_letter(campaign, self.recipients(session, campaign))
+        return {"subject": subject, "body": body}
 
     def after_confirm(self, session: Session, letter: Letter, settings: Settings) -> None:
         """Record the signature for the next bundle."""

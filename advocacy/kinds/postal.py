@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,6 +46,10 @@ class Postal:
     ) -> list[Recipient]:
         """The campaign's postal targets."""
         return [r for r in fixed_targets(campaign) if r.postal_address]
+
+    def page_context(self, session: Session, campaign: Campaign) -> dict[str, Any]:
+        """The writing page shows the recipients, with their letters so far."""
+        return {"letters": letters_per_target(session, campaign)}
 
     def after_confirm(self, session: Session, letter: Letter, settings: Settings) -> None:
         """Printed letters are never confirmed by email."""

@@ -59,7 +59,6 @@ def _render_sign(
     campaign: Campaign, kind: kinds.Kind, form: SignForm, status: int = 200, message: str = ""
 ) -> ResponseReturnValue:
     recipients = kind.recipients(db.session, campaign)
-    subject, body = services.fixed_letter(campaign, recipients)
     count = journey.signature_count(db.session, campaign, _settings().count_cache_seconds)
     return (
         render_template(
@@ -67,9 +66,8 @@ def _render_sign(
             campaign=campaign,
             kind=kind,
             recipients=recipients,
-            subject=subject,
-            body=body,
             count=count,
+            **kind.page_context(db.session, campaign),
             form=form,
             fields=kind.signer_fields,
             message=message,
@@ -163,8 +161,18 @@ def thanks(slug: str) -> ResponseReturnValue:
     campaign, kind = _campaign_or_404(slug)
     count = journey.signature_count(db.session, campaign, _settings().count_cache_seconds)
     share_url = _settings().base_url + url_for("campaigns.campaign", slug=campaign.slug)
+    chained = None
+    if campaign.next_campaign_id:
+        chained = db.session.get(Campaign, campaign.next_campaign_id)
+        if chained is not None and not chained.is_live:
+            chained = None
     return render_template(
-        "kinds/thanks.html", campaign=campaign, kind=kind, count=count, share_url=share_url
+        "kinds/thanks.html",
+        campaign=campaign,
+        kind=kind,
+        count=count,
+        share_url=share_url,
+        next_campaign=chained,
     )
 
 
@@ -184,7 +192,7 @@ def _render_write(
             campaign=campaign,
             kind=kind,
             recipients=kind.recipients(db.session, campaign),
-            letters=postal.letters_per_target(db.session, campaign),
+            **kind.page_context(db.session, campaign),
             count=count,
             form=form,
         ),

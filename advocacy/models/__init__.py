@@ -26,6 +26,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.pledge import PledgeVersion
 from advocacy.models.staff import (
     AuditEvent,
     StaffSession,
@@ -57,6 +58,7 @@ __all__ = [
     "NotificationKind",
     "NotificationState",
     "Partner",
+    "PledgeVersion",
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "Signature",

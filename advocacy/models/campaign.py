@@ -51,6 +51,11 @@ class Campaign(Base):
     # organisation's address, offered as the return address.
     posting_instructions: Mapped[str] = mapped_column(Text, default="")
     return_address: Mapped[str] = mapped_column(Text, default="")
+    # A campaign offered to people once they have signed this one (a pledge, then a letter
+    # to their MP).
+    next_campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
     # When letters may be written; None leaves that side open. Shown to staff, and a
     # campaign outside its dates is treated as closed by the journey.
     opens_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -194,6 +199,8 @@ class Signature(Base):
     target_id: Mapped[int | None] = mapped_column(
         ForeignKey("targets.id", ondelete="SET NULL"), default=None, index=True
     )
+    # The version of a pledge's demands this person signed.
+    pledge_version: Mapped[int | None] = mapped_column(default=None)
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None
     )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
-from advocacy.kinds import bundles
+from advocacy.kinds import bundles, pledge
 from advocacy.models import AuditEvent, Campaign, DeliveryBundle, Target
 from tests.kinds.conftest import PETITION, pdf_text, signed
 from tests.workspace.conftest import form_token
@@ -94,3 +94,28 @@ def test_deliver_now_then_only_an_owner_downloads_the_bundle(
     assert "Nilufar Ahmed" in pdf_text(pdf.get_data())
     editor = staff_client("editor")
     assert editor.get(f"/workspace/deliveries/bundles/{postal.id}/csv").status_code == 403
+
+
+def test_an_editor_saves_a_pledges_demands_as_a_new_version(
+    seeded: object, staff_client: Callable[..., FlaskClient], session: Session
+) -> None:
+    campaign = Campaign(
+        slug="pledge", kind="pledge", title="Pledge", summary="Pledge.", sender_name="Group"
+    )
+    session.add(campaign)
+    session.commit()
+    editor = staff_client("editor")
+    page = editor.get("/workspace/deliveries/pledge")
+    assert page.status_code == 200
+    token = form_token(page.get_data(as_text=True))
+    response = editor.post(
+        "/workspace/deliveries/pledge/demands",
+        data={"csrf_token": token, "demands": "Demand an inquiry.\n\nSanction officials.\n"},
+    )
+    assert response.status_code == 303
+    assert pledge.current(session, campaign).demands == [
+        "Demand an inquiry.",
+        "Sanction officials.",
+    ]  # type: ignore[union-attr]
+    page = editor.get("/workspace/deliveries/pledge").get_data(as_text=True)
+    assert "Version 1" in page

@@ -154,9 +154,11 @@ def confirm_latest(client: FlaskClient, session: Session, settings: Settings) ->
     return response.headers["Location"]
 
 
-def signed(client: FlaskClient, session: Session, settings: Settings, **fields: str) -> Letter:
+def signed(
+    client: FlaskClient, session: Session, settings: Settings, slug: str = PETITION, **fields: str
+) -> Letter:
     """Sign and confirm; return the signature's letter."""
-    status, page = sign(client, **fields)
+    status, page = sign(client, slug, **fields)
     assert status == 303, page
     confirm_latest(client, session, settings)
     session.expire_all()
