@@ -353,6 +353,7 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
         email_digest=letter.email_digest,
         constituency_code=letter.constituency_code,
         country_code=letter.country_code,
+        is_name_shared_with_mp=letter.is_name_shared_with_mp,
         member_id=letter.recipient_member_id,
         partner_id=letter.partner_id,
     )

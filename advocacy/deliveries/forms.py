@@ -38,6 +38,10 @@ class ScheduleForm(WorkspaceForm):
         "Deliver new signatures every (days)",
         validators=[Optional(), NumberRange(min=1, max=365, message="Between 1 and 365 days.")],
     )
+    digest_every_days = IntegerField(
+        "Send each MP a digest of their constituents every (days)",
+        validators=[Optional(), NumberRange(min=1, max=365, message="Between 1 and 365 days.")],
+    )
 
 
 class DemandsForm(WorkspaceForm):

@@ -78,7 +78,11 @@ def _page(
             bundles=rows,
             target_form=target_form or TargetForm(formdata=None),
             schedule_form=schedule_form
-            or ScheduleForm(formdata=None, every_days=campaign.bundle_every_days),
+            or ScheduleForm(
+                formdata=None,
+                every_days=campaign.bundle_every_days,
+                digest_every_days=campaign.digest_every_days,
+            ),
             action_form=ActionForm(formdata=None),
             demands_form=demands_form,
             demands_version=version,
@@ -142,9 +146,14 @@ def schedule(slug: str) -> ResponseReturnValue:
     form = ScheduleForm()
     if not form.validate():
         return _page(camp, schedule_form=form, status=422)
-    camp.bundle_every_days = form.every_days.data
+    if kinds.for_campaign(camp).delivery == kinds.Delivery.BUNDLE:
+        camp.bundle_every_days = form.every_days.data
+    camp.digest_every_days = form.digest_every_days.data
     record_event(
-        "deliveries.scheduled", target=f"campaign:{camp.id}", every_days=form.every_days.data
+        "deliveries.scheduled",
+        target=f"campaign:{camp.id}",
+        every_days=camp.bundle_every_days,
+        digest_every_days=camp.digest_every_days,
     )
     return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
 

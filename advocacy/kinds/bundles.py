@@ -33,6 +33,8 @@ from advocacy.models import (
     BUNDLE_TRANSITIONS,
     BundleState,
     Campaign,
+    CampaignKind,
+    CampaignStatus,
     DeliveryBundle,
     Letter,
     LetterState,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SETTLE = timedelta(minutes=1)
+TARGET, MP_DIGEST = "target", "mp_digest"
 BUNDLE_KEY_ARG = "bundle_key"
 BUNDLE_KIND = "bundle"
 MAX_ATTEMPTS = 8
@@ -90,6 +93,7 @@ def make_bundles(
             session.scalar(
                 select(func.max(DeliveryBundle.through_signature_id)).where(
                     DeliveryBundle.campaign_id == campaign.id,
+                    DeliveryBundle.kind == TARGET,
                     DeliveryBundle.target_id == target.id,
                 )
             )
@@ -124,6 +128,122 @@ def make_bundles(
         made.append(bundle)
     session.flush()
     return made
+
+
+def _settled_through(session: Session, campaign: Campaign, now: datetime) -> int | None:
+    return session.scalar(
+        select(func.max(Signature.id)).where(
+            Signature.campaign_id == campaign.id, Signature.created_at <= now - SETTLE
+        )
+    )
+
+
+def make_digests(
+    session: Session, campaign: Campaign, now: datetime | None = None
+) -> list[DeliveryBundle]:
+    """A digest for each MP with constituents who signed since the last digest; none for
+    an MP without, a vacant seat or an MP with no email address."""
+    now = now or utcnow()
+    through = _settled_through(session, campaign, now)
+    if through is None:
+        return []
+    campaign.last_digest_at = now
+    after = (
+        session.scalar(
+            select(func.max(DeliveryBundle.through_signature_id)).where(
+                DeliveryBundle.campaign_id == campaign.id, DeliveryBundle.kind == MP_DIGEST
+            )
+        )
+        or 0
+    )
+    if through <= after:
+        return []
+    new_by_seat = session.execute(
+        select(Signature.constituency_code, func.count(Signature.id))
+        .where(
+            Signature.campaign_id == campaign.id,
+            Signature.id > after,
+            Signature.id <= through,
+            Signature.constituency_code.is_not(None),
+        )
+        .group_by(Signature.constituency_code)
+    ).all()
+    made = []
+    for code, count in new_by_seat:
+        mp = session.get(MemberOfParliament, code)
+        if mp is None or not mp.email or mp.member_id is None:
+            continue
+        before = session.scalar(
+            select(func.count(Signature.id)).where(
+                Signature.campaign_id == campaign.id,
+                Signature.constituency_code == code,
+                Signature.id <= after,
+            )
+        )
+        digest = DeliveryBundle(
+            campaign_id=campaign.id,
+            kind=MP_DIGEST,
+            constituency_code=code,
+            target_name=mp.name_display or "",
+            target_email=mp.email,
+            after_signature_id=after,
+            through_signature_id=through,
+            signature_count=int(count),
+            previous_count=int(before or 0),
+            state=BundleState.QUEUED,
+            next_attempt_at=now,
+            created_at=now,
+            state_changed_at=now,
+        )
+        session.add(digest)
+        made.append(digest)
+    session.flush()
+    return made
+
+
+def digest_names(session: Session, digest: DeliveryBundle) -> list[str]:
+    """Names of the digest's constituents who agreed their MP may see them."""
+    names = session.scalars(
+        select(Letter.sender_name)
+        .select_from(Signature)
+        .join(Letter, Letter.signature_id == Signature.id)
+        .where(
+            *_range(digest),
+            Signature.constituency_code == digest.constituency_code,
+            Signature.is_name_shared_with_mp.is_(True),
+        )
+        .order_by(Signature.id)
+    ).all()
+    return [name for name in names if name]
+
+
+def compose_digest(session: Session, digest: DeliveryBundle, settings: Settings) -> OutgoingEmail:
+    """An MP's digest: how many of their constituents signed, and who, if they agreed."""
+    campaign = session.get_one(Campaign, digest.campaign_id)
+    mp = session.get(MemberOfParliament, digest.constituency_code)
+    context = {
+        "campaign_title": campaign.title,
+        "campaign_name": campaign.sender_name,
+        "mp_name": digest.target_name,
+        "constituency": mp.constituency_name if mp else "",
+        "count": digest.signature_count,
+        "previous_count": digest.previous_count,
+        "names": digest_names(session, digest),
+    }
+    render = current_app.jinja_env.get_template
+    return OutgoingEmail(
+        to_email=digest.target_email or "",
+        to_name=digest.target_name,
+        from_email=settings.mail_from,
+        from_name=campaign.sender_name or settings.mail_from_name,
+        reply_to_email=None,
+        reply_to_name=None,
+        subject=" ".join(render("emails/mp_digest/subject.txt").render(**context).split()),
+        text=render("emails/mp_digest/body.txt").render(**context).strip() + "\n",
+        html=render("emails/mp_digest/body.html").render(**context),
+        custom_args={BUNDLE_KEY_ARG: digest.idempotency_key, "kind": MP_DIGEST},
+        categories=(MP_DIGEST, campaign.slug[:255]),
+    )
 
 
 def signers(session: Session, bundle: DeliveryBundle) -> Iterator[tuple[str, str]]:
@@ -283,7 +403,10 @@ def _send_one(bundle_id: int, settings: Settings, backend: MailBackend, now: dat
     with db.transaction() as session:
         bundle = session.get_one(DeliveryBundle, bundle_id)
         try:
-            email = compose(session, bundle, settings)
+            if bundle.kind == MP_DIGEST:
+                email = compose_digest(session, bundle, settings)
+            else:
+                email = compose(session, bundle, settings)
         except Exception as exc:
             bundle.transition(BundleState.FAILED, reason=f"cannot compose: {type(exc).__name__}")
             logger.error("bundle %d cannot be composed (%s)", bundle_id, type(exc).__name__)
@@ -390,6 +513,7 @@ def purge_delivered(
         through = session.scalar(
             select(func.max(DeliveryBundle.through_signature_id)).where(
                 DeliveryBundle.campaign_id == campaign.id,
+                DeliveryBundle.kind == TARGET,
                 DeliveryBundle.target_id == target.id,
                 DeliveryBundle.state.in_(delivered),
             )
@@ -414,3 +538,20 @@ def purge_delivered(
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def digests_due(kind: CampaignKind, now: datetime) -> int:
+    """Make the MP digests that campaigns of this kind are due to send; return how many."""
+    made = 0
+    with db.transaction() as session:
+        for campaign in session.scalars(
+            select(Campaign).where(
+                Campaign.kind == kind,
+                Campaign.status != CampaignStatus.DRAFT,
+                Campaign.digest_every_days.is_not(None),
+            )
+        ):
+            every = timedelta(days=campaign.digest_every_days or 0)
+            if campaign.last_digest_at is None or campaign.last_digest_at <= now - every:
+                made += len(make_digests(session, campaign, now))
+    return made

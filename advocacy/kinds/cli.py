@@ -92,6 +92,20 @@ def schedule_command(slug: str, every_days: int | None, off: bool) -> None:
     click.echo("Deliveries only when asked." if off else f"Deliveries every {every_days} days.")
 
 
+@petitions_command.command("digests")
+@click.argument("slug")
+@click.option("--every-days", type=click.IntRange(1, 365), default=None)
+@click.option("--off", is_flag=True, help="Send MPs no digests.")
+@with_appcontext
+def digests_command(slug: str, every_days: int | None, off: bool) -> None:
+    """Send each MP a digest of their own constituents who signed (petitions and pledges)."""
+    if off == (every_days is not None):
+        raise click.UsageError("Give either --every-days N or --off.")
+    with db.transaction() as session:
+        _campaign(session, slug).digest_every_days = None if off else every_days
+    click.echo("No MP digests." if off else f"MP digests every {every_days} days.")
+
+
 @petitions_command.command("deliver")
 @click.argument("slug")
 @click.option("--send/--no-send", default=True, help="Send email bundles now (default).")

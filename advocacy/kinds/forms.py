@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from wtforms import Form, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    Form,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -74,6 +82,7 @@ class SignForm(SignedForm):
             single_line,
         ],
     )
+    share_with_mp = BooleanField("My MP may see my name (UK signers)")
     partner = HiddenField()
 
 

@@ -99,6 +99,7 @@ class Petition:
                     made = bundles.make_bundles(session, campaign, now)
                     if made:
                         logger.info("campaign %d: %d bundles made", campaign.id, len(made))
+        bundles.digests_due(self.kind, now)
         sent = bundles.send_due(settings, backend, now)
         with db.transaction() as session:
             for campaign in session.scalars(

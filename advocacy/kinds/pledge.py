@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from advocacy.delivery.queue import ERASED
 from advocacy.extensions import db
+from advocacy.kinds import bundles
 from advocacy.kinds.base import Delivery, Recipient
 from advocacy.kinds.petition import SIGNER_FIELDS, record
 from advocacy.models import (
@@ -127,7 +128,9 @@ class Pledge:
         raise ValueError("pledges are counted, not sent")
 
     def deliver_due(self, settings: Settings, backend: MailBackend, now: datetime) -> int:
-        """Nothing to deliver; signers' details are erased after the retention period."""
+        """MP digests when due; signers' details are erased after the retention period."""
+        bundles.digests_due(self.kind, now)
+        sent = bundles.send_due(settings, backend, now)
         with db.transaction() as session:
             session.execute(
                 update(Letter)
@@ -142,4 +145,4 @@ class Pledge:
                 .values(**ERASED, purged_at=now)
                 .execution_options(synchronize_session=False)
             )
-        return 0
+        return sent

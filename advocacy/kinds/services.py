@@ -30,6 +30,7 @@ class Signer:
     country_code: str
     postcode: str = ""
     comment: str = ""
+    share_with_mp: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ def build_signature(
         sender_postcode=signer.postcode,
         country_code=signer.country_code,
         personal_text=signer.comment,
+        # Only a signer whose constituency is known has an MP to be named to.
+        is_name_shared_with_mp=signer.share_with_mp and constituency is not None,
         subject=subject,
         body_text=body,
         recipient_name=join_names([r.name for r in recipients]) or campaign.title,

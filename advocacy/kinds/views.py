@@ -100,6 +100,7 @@ def submit(slug: str) -> ResponseReturnValue:
         country_code=form.country.data or "",
         postcode=form.postcode.data or "",
         comment=form.comment.data or "",
+        share_with_mp=bool(form.share_with_mp.data),
     )
     try:
         constituency = services.find_constituency(signer.postcode)

@@ -65,6 +65,9 @@ class DeliveryBundle(Base):
         ForeignKey("targets.id", ondelete="SET NULL"), default=None
     )
     # Copied when the bundle is made, so the record says to whom it went.
+    # "target": a fixed target's bundle; "mp_digest": an MP's digest of their constituents.
+    kind: Mapped[str] = mapped_column(String(20), default="target")
+    constituency_code: Mapped[str | None] = mapped_column(String(9), default=None)
     target_name: Mapped[str] = mapped_column(String(200))
     target_email: Mapped[str | None] = mapped_column(String(320), default=None)
     after_signature_id: Mapped[int] = mapped_column(default=0)

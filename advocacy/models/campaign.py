@@ -47,6 +47,9 @@ class Campaign(Base):
     # when staff ask), and when it last did.
     bundle_every_days: Mapped[int | None] = mapped_column(default=None)
     last_bundle_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Digests to MPs of their own constituents who signed (None: no digests).
+    digest_every_days: Mapped[int | None] = mapped_column(default=None)
+    last_digest_at: Mapped[datetime | None] = mapped_column(default=None)
     # Printed letters: how to post them (postage, what to write on the envelope), and the
     # organisation's address, offered as the return address.
     posting_instructions: Mapped[str] = mapped_column(Text, default="")
@@ -201,6 +204,8 @@ class Signature(Base):
     )
     # The version of a pledge's demands this person signed.
     pledge_version: Mapped[int | None] = mapped_column(default=None)
+    # A UK signer agreed that their MP's digest may name them (else it only counts them).
+    is_name_shared_with_mp: Mapped[bool] = mapped_column(default=False)
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None
     )

@@ -149,6 +149,8 @@ class Letter(QueueMixin[LetterState], Base):
     sender_postcode: Mapped[str] = mapped_column(String(10))
     # ISO 3166-1 alpha-2; signers of petitions and pledges come from anywhere.
     country_code: Mapped[str | None] = mapped_column(String(2), default=None)
+    # A UK signer of a petition or pledge agreed that their MP's digest may name them.
+    is_name_shared_with_mp: Mapped[bool] = mapped_column(default=False)
     personal_text: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
@@ -200,6 +202,7 @@ class Letter(QueueMixin[LetterState], Base):
         kwargs.setdefault("awaiting_confirmation_at", now)
         kwargs.setdefault("attempts", 0)
         kwargs.setdefault("is_possible_duplicate", False)
+        kwargs.setdefault("is_name_shared_with_mp", False)
         super().__init__(**kwargs)
 
     @staticmethod

@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("target_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=20), nullable=False, server_default="target"),
+        sa.Column("constituency_code", sa.String(length=9), nullable=True),
         sa.Column("target_name", sa.String(length=200), nullable=False),
         sa.Column("target_email", sa.String(length=320), nullable=True),
         sa.Column("after_signature_id", sa.Integer(), nullable=False),
@@ -88,6 +90,12 @@ def upgrade() -> None:
             sa.Column("return_address", sa.Text(), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("next_campaign_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("digest_every_days", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "last_digest_at", advocacy.models.base.UTCDateTime(timezone=True), nullable=True
+            )
+        )
         batch_op.create_foreign_key(
             "fk_campaigns_next_campaign_id_campaigns",
             "campaigns",
@@ -98,6 +106,11 @@ def upgrade() -> None:
 
     with op.batch_alter_table("letters", schema=None) as batch_op:
         batch_op.create_index("ix_letters_signature_id", ["signature_id"], unique=False)
+        batch_op.add_column(
+            sa.Column(
+                "is_name_shared_with_mp", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
         batch_op.add_column(sa.Column("country_code", sa.String(length=2), nullable=True))
         batch_op.add_column(
             sa.Column("recorded_at", advocacy.models.base.UTCDateTime(timezone=True), nullable=True)
@@ -107,6 +120,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("country_code", sa.String(length=2), nullable=True))
         batch_op.add_column(sa.Column("target_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("pledge_version", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "is_name_shared_with_mp", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
         batch_op.create_index("ix_signatures_target_id", ["target_id"], unique=False)
         batch_op.create_foreign_key(
             "fk_signatures_target_id_targets", "targets", ["target_id"], ["id"], ondelete="SET NULL"
@@ -146,17 +164,21 @@ def downgrade() -> None:
     with op.batch_alter_table("signatures", schema=None) as batch_op:
         batch_op.drop_constraint("fk_signatures_target_id_targets", type_="foreignkey")
         batch_op.drop_index("ix_signatures_target_id")
+        batch_op.drop_column("is_name_shared_with_mp")
         batch_op.drop_column("pledge_version")
         batch_op.drop_column("target_id")
         batch_op.drop_column("country_code")
 
     with op.batch_alter_table("letters", schema=None) as batch_op:
         batch_op.drop_index("ix_letters_signature_id")
+        batch_op.drop_column("is_name_shared_with_mp")
         batch_op.drop_column("recorded_at")
         batch_op.drop_column("country_code")
 
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_constraint("fk_campaigns_next_campaign_id_campaigns", type_="foreignkey")
+        batch_op.drop_column("last_digest_at")
+        batch_op.drop_column("digest_every_days")
         batch_op.drop_column("next_campaign_id")
         batch_op.drop_column("return_address")
         batch_op.drop_column("posting_instructions")

@@ -21,7 +21,7 @@ from advocacy.delivery.worker import Worker
 from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from advocacy.kinds import bundles
-from advocacy.models import Campaign
+from advocacy.models import Campaign, MemberOfParliament
 from tests.browser.conftest import LiveServer, free_port
 from tests.conftest import clean_database, make_settings
 from tests.fakes import PostcodesIoFake
@@ -41,6 +41,7 @@ def live(
     monkeypatch.setattr(bundles, "SETTLE", timedelta(0))
     port = free_port()
     with PostcodesIoFake(recorded=True) as postcodes, FakeSendGrid() as sendgrid:
+        postcodes.add_postcode("GU11 1AA", constituency_code="E14001063")  # Aldershot
         settings = make_settings(
             database_url,
             tmp_path / "instance",
@@ -80,6 +81,8 @@ def _sign(page: Any, server: LiveServer, sendgrid: FakeSendGrid, app: Flask, **f
     page.select_option("select[name=country]", fields["country"])
     if fields.get("postcode"):
         page.fill("input[name=postcode]", fields["postcode"])
+    if fields.get("share"):
+        page.check("input[name=share_with_mp]")
     page.click("button:has-text('Sign')")
     page.wait_for_selector("h1:has-text('Check your email')")
     drain(app)
@@ -174,4 +177,44 @@ def test_a_printed_letter_downloads_with_its_chinese_and_uyghur_address(
         assert line in text, line
     assert WORDS in text.replace("\n", " ")
     assert "Amina Yusuf" in text
+    context.close()
+
+
+def test_an_mp_digest_reaches_two_mps_with_only_their_constituents(
+    browser: Any, live: tuple[LiveServer, FakeSendGrid, Flask]
+) -> None:
+    server, sendgrid, app = live
+    context = browser.new_context(viewport={"width": 900, "height": 1200})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    signers = [
+        {"name": "Ayesha Khan", "email": "ayesha@example.uk", "postcode": "SW1A 1AA", "share": "y"},
+        {"name": "Oliver Reed", "email": "oliver@example.uk", "postcode": "SW1A 1AA"},
+        {"name": "Grace Hall", "email": "grace@example.uk", "postcode": "GU11 1AA", "share": "y"},
+        {"name": "Lars Berg", "email": "lars@example.se", "country": "SE", "share": "y"},
+    ]
+    for signer in signers:
+        _sign(page, server, sendgrid, app, **{"country": "GB", **signer})
+    with app.app_context():
+        campaign = db.session.scalars(select(Campaign).where(Campaign.slug == PETITION)).one()
+        campaign.digest_every_days = 7
+        db.session.commit()
+        mps = {
+            code: db.session.get_one(MemberOfParliament, code)
+            for code in ("E14001172", "E14001063")
+        }
+    drain(app)
+    digests = {
+        m.to[0]: m.content("text/plain") or "" for m in sendgrid.accepted_for("kind", "mp_digest")
+    }
+    westminster, aldershot = (mps["E14001172"].email, mps["E14001063"].email)
+    assert set(digests) == {westminster, aldershot}
+    assert "2 of your constituents in Cities of London and Westminster" in digests[westminster]
+    assert "Ayesha Khan" in digests[westminster]
+    assert "Oliver Reed" not in digests[westminster]
+    assert "Grace Hall" not in digests[westminster]
+    assert "1 of your constituents in Aldershot" in digests[aldershot]
+    assert "Grace Hall" in digests[aldershot]
+    assert "Ayesha Khan" not in digests[aldershot]
+    assert all("Lars Berg" not in text for text in digests.values())
     context.close()
