@@ -36,6 +36,7 @@ from advocacy.models import (
 )
 from advocacy.models.letter import new_key
 from advocacy.security import email_digest, load_confirmation_token, load_letter_page_token
+from advocacy.validation import is_slug
 
 
 class JourneyError(Exception):
@@ -109,8 +110,8 @@ def get_campaign(session: Session, slug: str, ttl: float = 0.0) -> Campaign | No
 
 
 def get_partner(session: Session, slug: str | None) -> Partner | None:
-    """An active partner by slug, or None."""
-    if not slug:
+    """An active partner by slug, or None (also for text that cannot be a slug)."""
+    if not slug or not is_slug(slug):
         return None
     return session.scalars(
         select(Partner).where(Partner.slug == slug, Partner.is_active.is_(True))
