@@ -7,7 +7,6 @@ from advocacy.models.campaign import (
     CampaignStatus,
     CampaignTarget,
     LetterTemplate,
-    Partner,
     Signature,
     Target,
     TargetKind,
@@ -24,6 +23,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.partner import ConsentWording, Partner, PartnerConsent
 
 __all__ = [
     "LETTER_TRANSITIONS",
@@ -32,6 +32,7 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
+    "ConsentWording",
     "IllegalTransition",
     "Letter",
     "LetterFingerprint",
@@ -42,6 +43,7 @@ __all__ = [
     "NotificationKind",
     "NotificationState",
     "Partner",
+    "PartnerConsent",
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "Signature",
