@@ -115,6 +115,7 @@ class Settings:
     rate_limit_lookup: str
     similarity_threshold: float = 0.5
     similarity_hold: str = "same_mp"
+    health_cache_seconds: float = 5.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -170,6 +171,7 @@ class Settings:
             "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
             **_similarity(env),
+            "health_cache_seconds": float(env.get("HEALTH_CACHE_SECONDS", "") or 5.0),
         }
         values.update(overrides)
         return cls(**values)

@@ -72,8 +72,9 @@ def worker_command(
     click.echo(f"Worker stopped: {report.summary()}.")
     if report.auth_failed:
         raise click.ClickException(
-            "SendGrid refused the API key, so sending stopped with the queue intact. "
-            "Check SENDGRID_API_KEY (it needs the Mail Send permission) and start the worker again."
+            "SendGrid refused the API key, so nothing was sent and the queue is intact. "
+            "Check SENDGRID_API_KEY (it needs the Mail Send permission); a worker running "
+            "without --once pauses instead, and resumes by itself once the key works."
         )
 
 

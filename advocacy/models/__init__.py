@@ -24,6 +24,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.worker_status import WorkerState, WorkerStatus
 
 __all__ = [
     "LETTER_TRANSITIONS",
@@ -48,5 +49,7 @@ __all__ = [
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkerState",
+    "WorkerStatus",
     "utcnow",
 ]
