@@ -41,12 +41,46 @@ def postcode_field_check(_form: Form, field: Field) -> None:
         ) from exc
 
 
+EMAIL_EXAMPLE = "for example name@example.org"
+
+
+def email_problem(address: str) -> str | None:
+    """Our own words for what is wrong with an email address, or None if nothing obvious is."""
+    if any(ch.isspace() for ch in address):
+        return f"An email address has no spaces. Check yours, {EMAIL_EXAMPLE}."
+    if "@" not in address:
+        return f"An email address needs an @ in the middle, {EMAIL_EXAMPLE}."
+    local, _, domain = address.rpartition("@")
+    if "@" in local:
+        return f"An email address has only one @. Check yours, {EMAIL_EXAMPLE}."
+    if not local:
+        return f"Something is missing before the @ in your email address, {EMAIL_EXAMPLE}."
+    if not domain:
+        return f"Something is missing after the @ in your email address, {EMAIL_EXAMPLE}."
+    if "." not in domain.strip("."):
+        return (
+            f"The part after the @ needs a dot, like example.org or gmail.com. Check your "
+            f"email address, {EMAIL_EXAMPLE}."
+        )
+    if ".." in address or domain.startswith(".") or domain.endswith("."):
+        return f"Your email address has a dot in the wrong place. Check it, {EMAIL_EXAMPLE}."
+    return None
+
+
 def email_check(_form: Form, field: Field) -> None:
     """A syntactically valid address, normalised; no DNS look-up leaves this server."""
+    address = field.data or ""
+    problem = email_problem(address)
+    if problem:
+        raise ValidationError(problem)
     try:
-        field.data = validate_email(field.data or "", check_deliverability=False).normalized
+        field.data = validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValidationError(f"Please check your email address: {exc}") from exc
+        # The library's own sentences are written for developers; ours name no internals.
+        raise ValidationError(
+            "Please check your email address: it has a character or a part that email "
+            f"addresses cannot have. Write it as you would give it to a friend, {EMAIL_EXAMPLE}."
+        ) from exc
 
 
 def single_line(_form: Form, field: Field) -> None:
@@ -65,6 +99,14 @@ class PostcodeForm(Form):
     )
 
 
+def _email_field(label: str = "Your email address") -> StringField:
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
+    )
+
+
 class LetterForm(SignedForm):
     """What the person writes, and what the preview carries forward."""
 
@@ -77,11 +119,7 @@ class LetterForm(SignedForm):
             single_line,
         ],
     )
-    email = StringField(
-        "Your email address",
-        filters=[strip],
-        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
-    )
+    email = _email_field()
     address = TextAreaField(
         "Your street address",
         filters=[strip],
@@ -143,3 +181,15 @@ class PreviewForm(LetterForm):
 
 class ConfirmForm(SignedForm):
     """The button that confirms a letter (a POST, so link scanners cannot confirm it)."""
+
+
+class ResendForm(SignedForm):
+    """The check-email page's buttons: send the link again, or do not send the letter."""
+
+    letter = HiddenField(validators=[DataRequired()])
+
+
+class ChangeEmailForm(ResendForm):
+    """A corrected email address for a letter awaiting confirmation."""
+
+    email = _email_field("The right email address")
