@@ -33,6 +33,7 @@ from advocacy.models.staff import (
     StaffUser,
     WorkspaceSetting,
 )
+from advocacy.models.worker_status import WorkerState, WorkerStatus
 
 __all__ = [
     "LETTER_TRANSITIONS",
@@ -65,6 +66,8 @@ __all__ = [
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkerState",
+    "WorkerStatus",
     "WorkspaceSetting",
     "utcnow",
 ]
