@@ -5,7 +5,8 @@ from __future__ import annotations
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from advocacy.campaigns.forms import email_check, single_line, strip
+from advocacy.campaigns.forms import email_check, strip
+from advocacy.validation import multiline_filter, single_line
 from advocacy.workspace.forms import WorkspaceForm
 
 
@@ -22,7 +23,7 @@ class TargetForm(WorkspaceForm):
         "Email address", filters=[strip], validators=[Optional(), Length(max=320), email_check]
     )
     postal_address = TextAreaField(
-        "Postal address", filters=[strip], validators=[Optional(), Length(max=1000)]
+        "Postal address", filters=[multiline_filter], validators=[Optional(), Length(max=1000)]
     )
     country = StringField(
         "Country of the postal address (ISO code, e.g. CN)",
@@ -49,5 +50,6 @@ class DemandsForm(WorkspaceForm):
 
     demands = TextAreaField(
         "Demands, one per line, in order",
+        filters=[multiline_filter],
         validators=[DataRequired("A pledge needs at least one demand."), Length(max=10_000)],
     )

@@ -11,6 +11,7 @@ from flask import current_app
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
 from advocacy.security import make_confirmation_token
+from advocacy.validation import display_email, remove_controls
 
 if TYPE_CHECKING:
     from advocacy.config import Settings
@@ -32,8 +33,8 @@ def _render(name: str, **context: Any) -> str:
 
 
 def _one_line(value: str | None) -> str:
-    """A header-safe value: no line breaks, no runs of whitespace."""
-    return re.sub(r"\s+", " ", value or "").strip()
+    """A header-safe value: no line breaks or control characters, no runs of whitespace."""
+    return re.sub(r"\s+", " ", remove_controls(value or "")).strip()
 
 
 def _postcode_key(value: str) -> str:
@@ -78,7 +79,7 @@ def signature_text(letter: Letter) -> str:
         sender_name=name,
         show_name=not _signed_by(letter.body_text or "", name),
         address_lines=address_lines(letter.sender_address, letter.sender_postcode),
-        sender_email=letter.sender_email.strip(),
+        sender_email=display_email(letter.sender_email),
         campaign_name=_one_line(letter.campaign.sender_name),
     ).strip()
 
@@ -108,7 +109,7 @@ def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
         to_name=_one_line(letter.recipient_name),
         from_email=settings.mail_from,
         from_name=f"{_one_line(letter.sender_name)} via {_one_line(campaign.sender_name)}",
-        reply_to_email=letter.sender_email.strip(),
+        reply_to_email=display_email(letter.sender_email),
         reply_to_name=_one_line(letter.sender_name),
         subject=subject,
         text=text,
@@ -218,7 +219,7 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         kind,
         settings,
         context,
-        to_email=letter.sender_email.strip(),
+        to_email=display_email(letter.sender_email),
         to_name=_one_line(letter.sender_name),
         from_name=_one_line(campaign.sender_name) or settings.mail_from_name,
         folder=folder,

@@ -20,10 +20,10 @@ from advocacy.campaigns.forms import (
     SignedForm,
     email_check,
     postcode_field_check,
-    single_line,
     strip,
 )
 from advocacy.kinds import countries
+from advocacy.validation import multiline_filter, person_name, single_line
 
 MAX_COMMENT = 200
 COUNTRY_CHOICES = [
@@ -54,6 +54,7 @@ class SignForm(SignedForm):
             DataRequired("Please enter your name: it is what the officials will read."),
             Length(max=120),
             single_line,
+            person_name,
         ],
     )
     email = StringField(
@@ -100,7 +101,12 @@ class PrintedLetterForm(SignedForm):
     name = StringField(
         "Your name, as you will sign it",
         filters=[strip],
-        validators=[DataRequired("Please enter your name."), Length(max=120), single_line],
+        validators=[
+            DataRequired("Please enter your name."),
+            Length(max=120),
+            single_line,
+            person_name,
+        ],
     )
     country = SelectField(
         "Your country",
@@ -109,7 +115,7 @@ class PrintedLetterForm(SignedForm):
     )
     personal_words = TextAreaField(
         "In your own words",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[
             DataRequired("Please add a few words of your own: they are what the reader remembers."),
             Length(

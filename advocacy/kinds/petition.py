@@ -26,8 +26,11 @@ SIGNER_FIELDS = frozenset(
 )
 
 
-def fixed_targets(campaign: Campaign) -> list[Recipient]:
-    """The campaign's targets, as staff entered them."""
+def fixed_targets(session: Session, campaign: Campaign) -> list[Recipient]:
+    """The campaign's targets, as staff entered them (queried: the campaign may be the
+    journey's shared, detached copy)."""
+    from advocacy.campaigns.services import campaign_targets
+
     return [
         Recipient(
             name=t.name,
@@ -36,7 +39,7 @@ def fixed_targets(campaign: Campaign) -> list[Recipient]:
             postal_address=t.postal_address,
             target_id=t.id,
         )
-        for t in campaign.targets
+        for t in campaign_targets(session, campaign)
     ]
 
 
@@ -66,7 +69,7 @@ class Petition:
         self, session: Session, campaign: Campaign, *, constituency_code: str | None = None
     ) -> list[Recipient]:
         """The officials (and embassies) staff made the campaign's targets."""
-        return fixed_targets(campaign)
+        return fixed_targets(session, campaign)
 
     def page_context(self, session: Session, campaign: Campaign) -> dict[str, Any]:
         """The fixed letter everyone signs."""

@@ -45,7 +45,7 @@ class Postal:
         self, session: Session, campaign: Campaign, *, constituency_code: str | None = None
     ) -> list[Recipient]:
         """The campaign's postal targets."""
-        return [r for r in fixed_targets(campaign) if r.postal_address]
+        return [r for r in fixed_targets(session, campaign) if r.postal_address]
 
     def page_context(self, session: Session, campaign: Campaign) -> dict[str, Any]:
         """The writing page shows the recipients, with their letters so far."""
@@ -77,7 +77,7 @@ def letters_per_target(session: Session, campaign: Campaign) -> dict[int, int]:
 def next_recipient(session: Session, campaign: Campaign) -> Target | None:
     """The postal target with the fewest letters so far, so that every one gets letters."""
     counts = letters_per_target(session, campaign)
-    postal = [t for t in campaign.targets if t.postal_address]
+    postal = [t for t in journey.campaign_targets(session, campaign) if t.postal_address]
     return min(postal, key=lambda t: (counts.get(t.id, 0), t.id), default=None)
 
 

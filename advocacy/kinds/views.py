@@ -179,7 +179,9 @@ def thanks(slug: str) -> ResponseReturnValue:
 
 def _letter_form(campaign: Campaign, *, posted: bool) -> PrintedLetterForm:
     form = PrintedLetterForm() if posted else PrintedLetterForm(formdata=None)
-    form.recipient.choices = [(t.id, t.name) for t in campaign.targets if t.postal_address]
+    form.recipient.choices = [
+        (t.id, t.name) for t in journey.campaign_targets(db.session, campaign) if t.postal_address
+    ]
     return form
 
 
@@ -225,7 +227,7 @@ def print_letter(slug: str) -> ResponseReturnValue:
     if not form.validate():
         return _render_write(campaign, kind, form, 422)
     target = db.session.get(Target, form.recipient.data)
-    if target is None or target not in campaign.targets:
+    if target is None or target not in journey.campaign_targets(db.session, campaign):
         abort(404)
     return_address = {
         "organisation": campaign.return_address,

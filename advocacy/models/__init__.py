@@ -9,7 +9,6 @@ from advocacy.models.campaign import (
     CampaignTarget,
     LetterTemplate,
     LetterTemplateVersion,
-    Partner,
     Signature,
     Target,
     TargetKind,
@@ -26,6 +25,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.partner import ConsentWording, Partner, PartnerConsent
 from advocacy.models.pledge import PledgeVersion
 from advocacy.models.staff import (
     AuditEvent,
@@ -35,6 +35,7 @@ from advocacy.models.staff import (
     StaffUser,
     WorkspaceSetting,
 )
+from advocacy.models.worker_status import WorkerState, WorkerStatus
 
 __all__ = [
     "BUNDLE_TRANSITIONS",
@@ -46,6 +47,7 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
+    "ConsentWording",
     "DeliveryBundle",
     "IllegalTransition",
     "Letter",
@@ -58,6 +60,7 @@ __all__ = [
     "NotificationKind",
     "NotificationState",
     "Partner",
+    "PartnerConsent",
     "PledgeVersion",
     "PostcodeCacheEntry",
     "ProcessedEvent",
@@ -69,6 +72,8 @@ __all__ = [
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkerState",
+    "WorkerStatus",
     "WorkspaceSetting",
     "utcnow",
 ]

@@ -137,6 +137,8 @@ class Letter(QueueMixin[LetterState], Base):
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None, index=True
     )
+    # The partner page's own tag for where the person came from (?source=newsletter).
+    source: Mapped[str] = mapped_column(String(100), default="")
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL"), default=None
     )
@@ -203,6 +205,7 @@ class Letter(QueueMixin[LetterState], Base):
         kwargs.setdefault("attempts", 0)
         kwargs.setdefault("is_possible_duplicate", False)
         kwargs.setdefault("is_name_shared_with_mp", False)
+        kwargs.setdefault("source", "")
         super().__init__(**kwargs)
 
     @staticmethod

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import timedelta
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -227,3 +229,16 @@ def test_signers_details_are_erased_once_every_target_has_them(
     session.refresh(letter)
     assert (letter.sender_name, letter.sender_email) == ("", "")
     assert session.get(Signature, letter.signature_id) is not None
+
+
+def test_pages_work_from_the_shared_cached_campaign(
+    petition: Campaign, app: Flask, client: FlaskClient, session: Session, settings: Settings
+) -> None:
+    """In production the journey reads a detached, cached campaign: targets are queried."""
+    app.config["SETTINGS"] = dataclasses.replace(settings, campaign_cache_seconds=60)
+    for _ in range(2):
+        page = client.get(f"/campaigns/{PETITION}/sign")
+        assert page.status_code == 200
+        assert XI[0] in page.get_data(as_text=True)
+    status, _page = sign(client)
+    assert status == 303
