@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from advocacy import kinds
 from advocacy.deliveries.forms import DemandsForm, ScheduleForm, TargetForm
 from advocacy.extensions import db
-from advocacy.kinds import bundles, pledge, targets
-from advocacy.models import Campaign, DeliveryBundle
+from advocacy.kinds import bundles, nominations, pledge, targets
+from advocacy.models import Campaign, DeliveryBundle, Nomination, Target
 from advocacy.workspace.access import Permission, record_event, register_nav, require
 from advocacy.workspace.forms import ActionForm
 
@@ -202,4 +202,63 @@ def demands(slug: str) -> ResponseReturnValue:
         db.session.rollback()
         return _page(camp, demands_form=form, message=str(exc), status=422)
     record_event("pledge.demands_saved", target=f"campaign:{camp.id}", version=version.version)
+    return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
+
+
+@bp.get("/<slug>/nominations")
+@require(Permission.MODERATE)
+def nomination_queue(slug: str) -> ResponseReturnValue:
+    """Nominations awaiting a decision."""
+    camp = _campaign_or_404(slug)
+    return render_template(
+        "deliveries/nominations.html",
+        campaign=camp,
+        nominations=nominations.pending(db.session, camp),
+        action_form=ActionForm(formdata=None),
+    )
+
+
+DECISIONS = {
+    "show": (True, True),  # accept, shown to letter writers
+    "private": (True, False),  # accept, kept off the public page
+    "decline": (False, False),
+}
+
+
+@bp.post("/<slug>/nominations/<int:nomination_id>")
+@require(Permission.MODERATE)
+def decide_nomination(slug: str, nomination_id: int) -> ResponseReturnValue:
+    """Accept or decline a nomination; the nominator's details are erased either way."""
+    camp = _campaign_or_404(slug)
+    nomination = db.session.get(Nomination, nomination_id)
+    decision = DECISIONS.get(request.form.get("decision", ""))
+    if nomination is None or nomination.campaign_id != camp.id or decision is None:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    accept, public = decision
+    try:
+        target = nominations.decide(db.session, nomination, accept=accept, public=public)
+    except nominations.NominationError:
+        db.session.rollback()
+        return redirect(url_for("deliveries.nomination_queue", slug=camp.slug), code=303)
+    record_event(
+        "nomination.decided",
+        target=f"nomination:{nomination.id}",
+        decision=request.form.get("decision", ""),
+        target_id=target.id if target else None,
+    )
+    return redirect(url_for("deliveries.nomination_queue", slug=camp.slug), code=303)
+
+
+@bp.post("/<slug>/targets/<int:target_id>/visibility")
+@require(Permission.EDIT_CAMPAIGNS)
+def target_visibility(slug: str, target_id: int) -> ResponseReturnValue:
+    """Show a target to the public, or take it off the public page."""
+    camp = _campaign_or_404(slug)
+    target = db.session.get(Target, target_id)
+    if target is None or not ActionForm().validate():
+        abort(404 if target is None else 400)
+    target.is_public = request.form.get("public") == "1"
+    record_event("target.visibility", target=f"target:{target.id}", public=target.is_public)
     return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)

@@ -137,3 +137,44 @@ class PrintedLetterForm(SignedForm):
         """Your own address is needed only if you chose to use it."""
         if self.return_choice.data == "mine" and not field.data:
             raise ValidationError("Please enter your address, or choose another option.")
+
+
+class NominationForm(SignedForm):
+    """A relative puts a detained person forward to receive letters."""
+
+    detainee_name = StringField(
+        "The detained person's name",
+        filters=[strip],
+        validators=[
+            DataRequired("Please enter the name of the person who is detained."),
+            Length(max=200),
+            single_line,
+        ],
+    )
+    prison_address = TextAreaField(
+        "The prison's postal address",
+        filters=[multiline_filter],
+        validators=[
+            DataRequired("Please enter the prison's address, so that letters can reach them."),
+            Length(max=1000),
+        ],
+    )
+    story = TextAreaField(
+        "A short story (optional)",
+        filters=[multiline_filter],
+        validators=[Length(max=1500, message="Please keep the story to 1,500 characters.")],
+    )
+    nominator_name = StringField(
+        "Your name",
+        filters=[strip],
+        validators=[DataRequired("Please enter your name."), Length(max=200), single_line],
+    )
+    nominator_email = StringField(
+        "Your email address",
+        filters=[strip],
+        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
+    )
+    understood = BooleanField(
+        "I have read the warning above, and the family agrees to this nomination",
+        validators=[DataRequired("Please confirm that you have read the warning.")],
+    )

@@ -45,7 +45,8 @@ class Postal:
         self, session: Session, campaign: Campaign, *, constituency_code: str | None = None
     ) -> list[Recipient]:
         """The campaign's postal targets."""
-        return [r for r in fixed_targets(session, campaign) if r.postal_address]
+        shown = {t.id for t in public_targets(session, campaign)}
+        return [r for r in fixed_targets(session, campaign) if r.target_id in shown]
 
     def page_context(self, session: Session, campaign: Campaign) -> dict[str, Any]:
         """The writing page shows the recipients, with their letters so far."""
@@ -64,6 +65,13 @@ class Postal:
         return 0
 
 
+def public_targets(session: Session, campaign: Campaign) -> list[Target]:
+    """The campaign's postal targets that staff have marked as shown to the public."""
+    return [
+        t for t in journey.campaign_targets(session, campaign) if t.postal_address and t.is_public
+    ]
+
+
 def letters_per_target(session: Session, campaign: Campaign) -> dict[int, int]:
     """How many letters each target has had written to it."""
     rows = session.execute(
@@ -77,7 +85,7 @@ def letters_per_target(session: Session, campaign: Campaign) -> dict[int, int]:
 def next_recipient(session: Session, campaign: Campaign) -> Target | None:
     """The postal target with the fewest letters so far, so that every one gets letters."""
     counts = letters_per_target(session, campaign)
-    postal = [t for t in journey.campaign_targets(session, campaign) if t.postal_address]
+    postal = public_targets(session, campaign)
     return min(postal, key=lambda t: (counts.get(t.id, 0), t.id), default=None)
 
 

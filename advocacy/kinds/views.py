@@ -21,8 +21,8 @@ from advocacy.campaigns import services as journey
 from advocacy.campaigns.forms import ConfirmForm
 from advocacy.config import Settings
 from advocacy.extensions import db, limiter
-from advocacy.kinds import countries, postal, printed, services
-from advocacy.kinds.forms import PrintedLetterForm, SignForm
+from advocacy.kinds import countries, nominations, postal, printed, services
+from advocacy.kinds.forms import NominationForm, PrintedLetterForm, SignForm
 from advocacy.models import Campaign, LetterState, Target
 
 logger = logging.getLogger(__name__)
@@ -179,9 +179,7 @@ def thanks(slug: str) -> ResponseReturnValue:
 
 def _letter_form(campaign: Campaign, *, posted: bool) -> PrintedLetterForm:
     form = PrintedLetterForm() if posted else PrintedLetterForm(formdata=None)
-    form.recipient.choices = [
-        (t.id, t.name) for t in journey.campaign_targets(db.session, campaign) if t.postal_address
-    ]
+    form.recipient.choices = [(t.id, t.name) for t in postal.public_targets(db.session, campaign)]
     return form
 
 
@@ -227,7 +225,7 @@ def print_letter(slug: str) -> ResponseReturnValue:
     if not form.validate():
         return _render_write(campaign, kind, form, 422)
     target = db.session.get(Target, form.recipient.data)
-    if target is None or target not in journey.campaign_targets(db.session, campaign):
+    if target is None or target not in postal.public_targets(db.session, campaign):
         abort(404)
     return_address = {
         "organisation": campaign.return_address,
@@ -252,3 +250,32 @@ def print_letter(slug: str) -> ResponseReturnValue:
     response.headers["Content-Disposition"] = f'attachment; filename="letter-{campaign.slug}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/campaigns/<slug>/nominate")
+def nominate(slug: str) -> ResponseReturnValue:
+    """The nomination form, with a plain warning about the risks."""
+    campaign, _kind = _campaign_or_404(slug, WRITE)
+    return render_template(
+        "kinds/nominate.html", campaign=campaign, form=NominationForm(formdata=None)
+    )
+
+
+@bp.post("/campaigns/<slug>/nominate")
+@limiter.limit(_send_limit)
+def submit_nomination(slug: str) -> ResponseReturnValue:
+    """Save a nomination for staff review; nothing is shown publicly until they decide."""
+    campaign, _kind = _campaign_or_404(slug, WRITE)
+    form = NominationForm()
+    if not form.validate():
+        return render_template("kinds/nominate.html", campaign=campaign, form=form), 422
+    nominations.submit(
+        db.session,
+        campaign,
+        detainee_name=form.detainee_name.data or "",
+        prison_address=form.prison_address.data or "",
+        story=form.story.data or "",
+        nominator_name=form.nominator_name.data or "",
+        nominator_email=form.nominator_email.data or "",
+    )
+    return render_template("kinds/nominated.html", campaign=campaign)

@@ -25,6 +25,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.nomination import Nomination, NominationState
 from advocacy.models.partner import ConsentWording, Partner, PartnerConsent
 from advocacy.models.pledge import PledgeVersion
 from advocacy.models.staff import (
@@ -56,6 +57,8 @@ __all__ = [
     "LetterTemplate",
     "LetterTemplateVersion",
     "MemberOfParliament",
+    "Nomination",
+    "NominationState",
     "Notification",
     "NotificationKind",
     "NotificationState",

@@ -154,6 +154,8 @@ class Target(Base):
     postal_address: Mapped[str | None] = mapped_column(Text, default=None)
     # ISO 3166-1 alpha-2 of the postal address, which decides how a printed letter is laid out.
     country_code: Mapped[str | None] = mapped_column(String(2), default=None)
+    # Shown to the public (a nominated prisoner only once staff decide it is safe).
+    is_public: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
