@@ -9,8 +9,8 @@ from sqlalchemy import select
 from advocacy import kinds
 from advocacy.deliveries.forms import DemandsForm, ScheduleForm, TargetForm
 from advocacy.extensions import db
-from advocacy.kinds import bundles, nominations, pledge, targets
-from advocacy.models import Campaign, DeliveryBundle, Nomination, Target
+from advocacy.kinds import bundles, events, nominations, pledge, printed, targets
+from advocacy.models import Campaign, DeliveryBundle, LetterEvent, Nomination, Target
 from advocacy.workspace.access import Permission, record_event, register_nav, require
 from advocacy.workspace.forms import ActionForm
 
@@ -87,6 +87,7 @@ def _page(
             demands_form=demands_form,
             demands_version=version,
             per_version=pledge.signatures_per_version(db.session, campaign),
+            events=events.events_of(db.session, campaign),
             message=message,
         ),
         status,
@@ -262,3 +263,32 @@ def target_visibility(slug: str, target_id: int) -> ResponseReturnValue:
     target.is_public = request.form.get("public") == "1"
     record_event("target.visibility", target=f"target:{target.id}", public=target.is_public)
     return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
+
+
+@bp.post("/<slug>/events")
+@require(Permission.EDIT_CAMPAIGNS)
+def create_event(slug: str) -> ResponseReturnValue:
+    """Open a letter-writing event; its page is at an unguessable link for the venue."""
+    camp = _campaign_or_404(slug)
+    if not ActionForm().validate():
+        abort(400)
+    made = events.create_event(db.session, camp, request.form.get("name", "")[:200])
+    record_event("event.created", target=f"campaign:{camp.id}", event_id=made.id)
+    return redirect(url_for("deliveries.campaign", slug=camp.slug), code=303)
+
+
+@bp.get("/events/<int:event_id>/pdf")
+@require(Permission.EDIT_CAMPAIGNS)
+def event_pdf(event_id: int) -> ResponseReturnValue:
+    """Every letter of an event as one PDF to print, one letter after another."""
+    found = db.session.get(LetterEvent, event_id)
+    if found is None:
+        abort(404)
+    letters = events.batch(db.session, found)
+    if not letters:
+        abort(404)
+    pdf = printed.batch_pdf(letters)
+    record_event("event.printed", target=f"event:{found.id}", letters=len(letters))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="event-{found.id}.pdf"'
+    return response

@@ -178,3 +178,26 @@ class NominationForm(SignedForm):
         "I have read the warning above, and the family agrees to this nomination",
         validators=[DataRequired("Please confirm that you have read the warning.")],
     )
+
+
+class EventLetterForm(SignedForm):
+    """A letter written at an event, for the organisers to print with the others."""
+
+    recipient = HiddenField(validators=[DataRequired()])
+    name = StringField(
+        "Your name, as you will sign it",
+        filters=[strip],
+        validators=[
+            DataRequired("Please enter your name."),
+            Length(max=120),
+            single_line,
+            person_name,
+        ],
+    )
+    country = SelectField(
+        "Your country",
+        choices=COUNTRY_CHOICES,
+        validators=[DataRequired("Please choose your country: it decides the paper size.")],
+    )
+    personal_words = PrintedLetterForm.personal_words
+    use_return_address = BooleanField("Put the organisation's address on the letter", default=True)

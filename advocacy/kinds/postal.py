@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from advocacy.campaigns import services as journey
+from advocacy.extensions import db
 from advocacy.kinds import countries
 from advocacy.kinds.base import Delivery, Recipient, SignerField
 from advocacy.kinds.petition import fixed_targets
@@ -61,7 +62,12 @@ class Postal:
         raise ValueError("printed letters go by post")
 
     def deliver_due(self, settings: Settings, backend: MailBackend, now: datetime) -> int:
-        """The writers post their letters themselves."""
+        """Writers post their letters themselves; printed event letters are deleted after
+        the retention period."""
+        from advocacy.kinds.events import purge_printed
+
+        with db.transaction() as session:
+            purge_printed(session, settings.letter_retention_days, now)
         return 0
 
 

@@ -21,8 +21,8 @@ from advocacy.campaigns import services as journey
 from advocacy.campaigns.forms import ConfirmForm
 from advocacy.config import Settings
 from advocacy.extensions import db, limiter
-from advocacy.kinds import countries, nominations, postal, printed, services
-from advocacy.kinds.forms import NominationForm, PrintedLetterForm, SignForm
+from advocacy.kinds import countries, events, nominations, postal, printed, services
+from advocacy.kinds.forms import EventLetterForm, NominationForm, PrintedLetterForm, SignForm
 from advocacy.models import Campaign, LetterState, Target
 
 logger = logging.getLogger(__name__)
@@ -279,3 +279,67 @@ def submit_nomination(slug: str) -> ResponseReturnValue:
         nominator_email=form.nominator_email.data or "",
     )
     return render_template("kinds/nominated.html", campaign=campaign)
+
+
+def _event_page(
+    campaign: Campaign, event: object, form: EventLetterForm, status: int = 200, done: bool = False
+) -> ResponseReturnValue:
+    recipient = postal.next_recipient(db.session, campaign)
+    if recipient is not None and not form.recipient.data:
+        form.recipient.data = str(recipient.id)
+    return (
+        render_template(
+            "kinds/event.html",
+            campaign=campaign,
+            event=event,
+            form=form,
+            recipient=recipient,
+            done=done,
+        ),
+        status,
+    )
+
+
+@bp.get("/campaigns/<slug>/events/<code>")
+def event(slug: str, code: str) -> ResponseReturnValue:
+    """The event's writing page: each writer gets the recipient with the fewest letters."""
+    campaign, _kind = _campaign_or_404(slug, WRITE)
+    found = events.by_code(db.session, campaign, code)
+    if found is None:
+        abort(404)
+    form = EventLetterForm(formdata=None)
+    return _event_page(campaign, found, form, done=request.args.get("done") == "1")
+
+
+@bp.post("/campaigns/<slug>/events/<code>")
+@limiter.limit(_send_limit)
+def event_write(slug: str, code: str) -> ResponseReturnValue:
+    """Keep the letter for the organisers' batch and hand the next writer a recipient."""
+    campaign, _kind = _campaign_or_404(slug, WRITE)
+    found = events.by_code(db.session, campaign, code)
+    if found is None:
+        abort(404)
+    form = EventLetterForm()
+    if not form.validate():
+        return _event_page(campaign, found, form, 422)
+    target = next(
+        (
+            t
+            for t in postal.public_targets(db.session, campaign)
+            if str(t.id) == form.recipient.data
+        ),
+        None,
+    )
+    if target is None:
+        abort(404)
+    events.write(
+        db.session,
+        found,
+        campaign,
+        target,
+        sender_name=form.name.data or "",
+        country_code=form.country.data or "",
+        personal_words=form.personal_words.data or "",
+        use_return_address=bool(form.use_return_address.data),
+    )
+    return redirect(url_for("signing.event", slug=campaign.slug, code=code, done="1"), code=303)

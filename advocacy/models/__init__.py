@@ -14,6 +14,7 @@ from advocacy.models.campaign import (
     TargetKind,
 )
 from advocacy.models.directory import MemberOfParliament, PostcodeCacheEntry, SyncCheckpoint
+from advocacy.models.event import EventLetter, LetterEvent
 from advocacy.models.fingerprint import LetterFingerprint
 from advocacy.models.letter import (
     LETTER_TRANSITIONS,
@@ -50,8 +51,10 @@ __all__ = [
     "CampaignTarget",
     "ConsentWording",
     "DeliveryBundle",
+    "EventLetter",
     "IllegalTransition",
     "Letter",
+    "LetterEvent",
     "LetterFingerprint",
     "LetterState",
     "LetterTemplate",
