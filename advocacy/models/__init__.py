@@ -13,6 +13,7 @@ from advocacy.models.campaign import (
     TargetKind,
 )
 from advocacy.models.directory import MemberOfParliament, PostcodeCacheEntry, SyncCheckpoint
+from advocacy.models.figures import CampaignCount, Dimension
 from advocacy.models.fingerprint import LetterFingerprint
 from advocacy.models.letter import (
     LETTER_TRANSITIONS,
@@ -29,9 +30,11 @@ __all__ = [
     "LETTER_TRANSITIONS",
     "Base",
     "Campaign",
+    "CampaignCount",
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
+    "Dimension",
     "IllegalTransition",
     "Letter",
     "LetterFingerprint",
