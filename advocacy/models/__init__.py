@@ -7,6 +7,7 @@ from advocacy.models.campaign import (
     CampaignStatus,
     CampaignTarget,
     LetterTemplate,
+    LetterTemplateVersion,
     Partner,
     Signature,
     Target,
@@ -25,9 +26,18 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.staff import (
+    AuditEvent,
+    StaffSession,
+    StaffToken,
+    StaffTokenPurpose,
+    StaffUser,
+    WorkspaceSetting,
+)
 
 __all__ = [
     "LETTER_TRANSITIONS",
+    "AuditEvent",
     "Base",
     "Campaign",
     "CampaignCount",
@@ -40,6 +50,7 @@ __all__ = [
     "LetterFingerprint",
     "LetterState",
     "LetterTemplate",
+    "LetterTemplateVersion",
     "MemberOfParliament",
     "Notification",
     "NotificationKind",
@@ -48,8 +59,13 @@ __all__ = [
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "Signature",
+    "StaffSession",
+    "StaffToken",
+    "StaffTokenPurpose",
+    "StaffUser",
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkspaceSetting",
     "utcnow",
 ]
