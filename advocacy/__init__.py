@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
+    from advocacy.dashboard import views as dashboard_views
     from advocacy.dashboard.cli import figures_command
     from advocacy.delivery import webhooks
     from advocacy.delivery.cli import letters_command, worker_command
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
     app.register_blueprint(workspace_views.bp)
+    app.register_blueprint(dashboard_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from advocacy.directory.snapshot import SNAPSHOT_CSV
@@ -383,3 +383,13 @@ def constituency_counts(session: Session, campaign: Campaign) -> dict[str, Count
         for row in _rows(session, Dimension.CONSTITUENCY, [campaign.id])
         if row.item
     }
+
+
+def first_signature_day(session: Session, campaign: Campaign) -> date | None:
+    """The first day with a signature (one look at the day counters)."""
+    item = session.scalar(
+        select(func.min(CampaignCount.item)).where(
+            CampaignCount.campaign_id == campaign.id, CampaignCount.dimension == Dimension.DAY
+        )
+    )
+    return date.fromisoformat(item) if item else None
