@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from flask import (
     Blueprint,
@@ -18,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -39,6 +41,10 @@ from advocacy.workspace.forms import ActionForm
 bp = Blueprint("dashboard", __name__, url_prefix="/workspace")
 register_nav("dashboard.overview", "Dashboard", Permission.VIEW_DASHBOARD, after="editor.campaigns")
 
+# A breakdown shows its first rows; the whole table is a link (or a CSV) away. The page
+# then costs the same for a campaign in 20 constituencies as for one in all 650.
+ROWS_SHOWN = 25
+
 COLUMNS = [
     ("label", "Name"),
     ("written", "Written"),
@@ -47,6 +53,12 @@ COLUMNS = [
     ("delivered", "Delivered"),
     ("bounced", "Bounced"),
 ]
+
+
+@bp.app_template_filter("thousands")
+def thousands(value: int) -> str:
+    """A count with thousands separators."""
+    return f"{value:,}"
 
 
 def _campaign(slug: str) -> Campaign:
@@ -103,24 +115,13 @@ def _period(campaign: Campaign) -> tuple[Period, str | None]:
 
 @dataclass(frozen=True)
 class MapView:
-    """What the hex-map macro draws."""
+    """What the hex-map macro draws: the SVG and its legend."""
 
-    layout: hexmap.Layout
-    counts: dict[str, int]
+    svg: Markup
     legend: list[hexmap.Shade]
-    step: int
-    link_prefix: str
-
-    def shade(self, count: int) -> str:
-        """The colour of a hex."""
-        return hexmap.shade(count, self.step)
-
-    @staticmethod
-    def label(name: str) -> str:
-        """The short text inside a hex."""
-        return hexmap.short_label(name)
 
 
+@lru_cache(maxsize=1)
 def _layout() -> hexmap.Layout:
     return hexmap.layout(json.dumps(constituency_names(), sort_keys=True))
 
@@ -129,7 +130,7 @@ def _map(campaign: Campaign, counts: dict[str, services.Counts]) -> MapView:
     written = {code: c.written for code, c in counts.items()}
     legend, step = hexmap.shades(max(written.values(), default=0))
     prefix = url_for("dashboard.constituency", slug=campaign.slug, code="CODE")[: -len("CODE")]
-    return MapView(_layout(), written, legend, step, prefix)
+    return MapView(hexmap.render(_layout(), written, step, prefix), legend)
 
 
 @bp.get("/dashboard")
@@ -158,9 +159,15 @@ def campaign(slug: str) -> ResponseReturnValue:
     period, period_error = _period(camp)
     days = services.daily_signatures(session, camp, period.start, period.end)
     day_list = [p.day for p in days]
-    seat_index = services.seats(session)
-    constituencies = services.constituency_counts(session, camp)
-    table = services.breakdown(session, camp, by, seat_index=seat_index)
+    ttl = current_app.config["SETTINGS"].directory_cache_seconds
+    seat_index = services.cached_seats(session, ttl)
+    seat_rows = services.constituency_rows(session, camp)
+    constituencies = services.constituency_counts(session, camp, seat_rows)
+    table = services.breakdown(
+        session, camp, by, seat_index=seat_index, constituency_rows=seat_rows
+    )
+    show_all = request.args.get("rows") == "all"
+    rows = table.sorted(sort, descending)
     user = current_user()
     can_personal = has_permission(user, Permission.EXPORT_PERSONAL)
     return render_template(
@@ -183,7 +190,9 @@ def campaign(slug: str) -> ResponseReturnValue:
         sort=sort,
         descending=descending,
         columns=COLUMNS,
-        rows=table.sorted(sort, descending),
+        rows=rows if show_all else rows[:ROWS_SHOWN],
+        row_count=len(rows),
+        show_all=show_all,
         can_export=has_permission(user, Permission.EXPORT_AGGREGATE),
         personal_form=ActionForm() if can_personal else None,
         retention_days=current_app.config["SETTINGS"].letter_retention_days,
