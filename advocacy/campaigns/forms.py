@@ -26,6 +26,18 @@ class SignedForm(FlaskForm):
         csrf_field_name = "csrf_token"
 
 
+SOURCE_MAX = 40
+
+
+def clean_source(value: Any) -> str:
+    """A source label as the figures keep it: lower case letters, digits, . _ -; at most 40."""
+    text = value if isinstance(value, str) else ""
+    kept = "".join(
+        ch for ch in text.strip().lower() if ch.isascii() and (ch.isalnum() or ch in "._-")
+    )
+    return kept[:SOURCE_MAX]
+
+
 def strip(value: Any) -> Any:
     """Trim surrounding whitespace from text input."""
     return value.strip() if isinstance(value, str) else value
@@ -120,6 +132,8 @@ class LetterForm(SignedForm):
     constituency = HiddenField(validators=[DataRequired()])
     lookup_postcode = HiddenField()
     partner = HiddenField()
+    # Where the person came from (`?source=newsletter`), for the campaign's own figures.
+    source = HiddenField(filters=[clean_source])
 
 
 class PreviewForm(LetterForm):

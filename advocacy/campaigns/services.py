@@ -214,6 +214,7 @@ def build_letter(
     body: str,
     secret_key: str,
     partner: Partner | None = None,
+    source: str | None = None,
 ) -> Letter:
     """An unsaved letter: what the preview shows and what submit saves."""
     return Letter(
@@ -235,6 +236,7 @@ def build_letter(
         recipient_member_id=rep.member_id,
         constituency_code=rep.constituency_code,
         constituency_name=rep.constituency_name,
+        source=source,
     )
 
 

@@ -194,6 +194,7 @@ def write(slug: str) -> ResponseReturnValue:
         postcode=lookup_postcode,
         lookup_postcode=lookup_postcode,
         partner=request.args.get("partner", ""),
+        source=request.args.get("source", ""),
     )
     return _render_write(camp, rep, template, form)
 
@@ -295,6 +296,7 @@ def _render_preview(
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
         partner=partner,
+        source=form.source.data or None,
     )
     email = compose_letter(letter, _settings()) if rep.email else None
     return (
@@ -332,6 +334,7 @@ def send(slug: str) -> ResponseReturnValue:
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
         partner=services.get_partner(db.session, form.partner.data),
+        source=form.source.data or None,
     )
     try:
         services.submit(db.session, letter)

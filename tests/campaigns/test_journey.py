@@ -463,3 +463,23 @@ def test_send_limit_is_shared_through_redis_by_every_process(
         db.dispose()
         db.engine, db.session_factory = engine, factory
         redis.Redis.from_url(url).flushdb()
+
+
+def test_the_source_a_person_came_from_rides_with_the_letter(
+    client: FlaskClient, session: Session
+) -> None:
+    page = raw(client.get(f"/campaigns/{CAMPAIGN}?source=Newsletter"))
+    assert '<input type="hidden" name="source" value="Newsletter">' in page
+    found = raw(client.get(f"/campaigns/{CAMPAIGN}/mp?postcode=SW1A1AA&source=Newsletter"))
+    assert "source=Newsletter" in found
+    write = raw(
+        client.get(
+            f"/campaigns/{CAMPAIGN}/write?letter=general&constituency=E14001063&source=Newsletter"
+        )
+    )
+    assert 'name="source" type="hidden" value="newsletter"' in write
+
+    response = _send(client, source="  News<letter>!  ")
+
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert session.scalars(select(Letter)).one().source == "newsletter"
