@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
+    from advocacy.dashboard import views as dashboard_views
+    from advocacy.dashboard.cli import figures_command
     from advocacy.deliveries import views as delivery_screens
     from advocacy.delivery import webhooks
     from advocacy.delivery.cli import letters_command, worker_command
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(partner_views.bp)
     embedding.init_app(app)
+    app.register_blueprint(dashboard_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.cli.add_command(mps_command)
     app.cli.add_command(petitions_command)
     app.cli.add_command(pledges_command)
+    app.cli.add_command(figures_command)
     app.cli.add_command(users_command)
 
     @app.after_request

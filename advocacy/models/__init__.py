@@ -15,6 +15,7 @@ from advocacy.models.campaign import (
 )
 from advocacy.models.directory import MemberOfParliament, PostcodeCacheEntry, SyncCheckpoint
 from advocacy.models.event import EventLetter, LetterEvent
+from advocacy.models.figures import CampaignCount, Dimension
 from advocacy.models.fingerprint import LetterFingerprint
 from advocacy.models.letter import (
     LETTER_TRANSITIONS,
@@ -46,11 +47,13 @@ __all__ = [
     "Base",
     "BundleState",
     "Campaign",
+    "CampaignCount",
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
     "ConsentWording",
     "DeliveryBundle",
+    "Dimension",
     "EventLetter",
     "IllegalTransition",
     "Letter",
