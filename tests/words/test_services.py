@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
-from advocacy.delivery.queue import purge_personal_data, queue_letter
+from advocacy.delivery.queue import queue_letter
 from advocacy.models import Campaign, Letter, LetterFingerprint, LetterState, utcnow
+from advocacy.privacy.services import enforce_retention
 from advocacy.words import services
 from advocacy.words.services import (
     HINT_MIN_LETTERS,
@@ -232,7 +233,7 @@ def test_purge_erases_the_fingerprints_with_the_words(
     for letter in (old, recent):
         letter.transition(LetterState.SENDING)
         letter.transition(LetterState.SENT)
-    old.state_changed_at = utcnow() - timedelta(days=settings.letter_retention_days + 1)
+    old.state_changed_at = utcnow() - timedelta(days=settings.letter_body_retention_days + 1)
     session.commit()
 
     def indexed(letter: Letter) -> int:
@@ -243,8 +244,7 @@ def test_purge_erases_the_fingerprints_with_the_words(
 
     assert indexed(old)
     assert indexed(recent)
-    assert purge_personal_data(session, settings.letter_retention_days) == 1
-    session.commit()
+    assert enforce_retention(session, settings) == 1
     assert indexed(old) == 0
     assert indexed(recent) > 0
 
