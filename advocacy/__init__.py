@@ -47,17 +47,21 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
+    from advocacy.privacy import views as privacy_views
+    from advocacy.privacy.cli import privacy_command
     from advocacy.words import views as words_views
 
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
+    app.register_blueprint(privacy_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
+    app.cli.add_command(privacy_command)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -133,6 +133,7 @@ class Settings:
     rate_limit_storage_url: str
     rate_limit_send: str
     rate_limit_lookup: str
+    rate_limit_privacy: str
     similarity_threshold: float = 0.5
     similarity_hold: str = "same_mp"
     letter_body_retention_days: int = 28
@@ -191,6 +192,7 @@ class Settings:
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
             "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
+            "rate_limit_privacy": _rate_limit(env, "RATE_LIMIT_PRIVACY", "5 per hour;20 per day"),
             **_similarity(env),
             **_retention(env),
         }

@@ -56,6 +56,23 @@ def load_confirmation_token(token: str) -> tuple[str, str] | None:
     return str(public_id), str(key_prefix)
 
 
+PRIVACY_LINK_MAX_AGE = 24 * 3600
+
+
+def make_privacy_token(digest: str) -> str:
+    """A signed, expiring token naming a person by the keyed hash of their email address."""
+    return _serializer("privacy-link").dumps(digest)
+
+
+def load_privacy_token(token: str) -> str | None:
+    """The email digest in a privacy link, or None if forged or expired."""
+    try:
+        digest = _serializer("privacy-link").loads(token, max_age=PRIVACY_LINK_MAX_AGE)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    return digest if isinstance(digest, str) and len(digest) == 64 else None
+
+
 def same_origin(origin: str, base_url: str) -> bool:
     """True when an Origin header names the app's own scheme, host and port."""
     a, b = urlsplit(origin), urlsplit(base_url)

@@ -10,7 +10,7 @@ from flask import current_app
 
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, Notification, NotificationKind, utcnow
-from advocacy.security import make_confirmation_token
+from advocacy.security import PRIVACY_LINK_MAX_AGE, make_confirmation_token, make_privacy_token
 
 if TYPE_CHECKING:
     from advocacy.config import Settings
@@ -108,23 +108,41 @@ def confirmation_url(letter: Letter, settings: Settings) -> str:
     return f"{settings.base_url}/letters/confirm/{token}"
 
 
+def privacy_url(digest: str, settings: Settings) -> str:
+    """The signed link to see and erase a person's data (in the query string, which the
+    documented proxy configuration keeps out of access logs)."""
+    return f"{settings.base_url}/privacy/my-data/view?t={make_privacy_token(digest)}"
+
+
 def compose_notification(notification: Notification, settings: Settings) -> OutgoingEmail:
     """A confirmation or reminder email to the letter's author."""
     kind = NotificationKind(notification.kind)
-    if kind not in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
-        raise ValueError(f"no template for notification kind {kind}")
     letter = notification.letter
     campaign = letter.campaign
-    started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
-    expires = started + CONFIRMATION_WINDOW
-    context = {
-        "sender_name": _one_line(letter.sender_name),
-        "recipient_name": _one_line(letter.recipient_name),
-        "campaign_name": _one_line(campaign.sender_name),
-        "campaign_title": _one_line(campaign.title),
-        "confirm_url": confirmation_url(letter, settings),
-        "expires_on": f"{expires.day} {expires:%B %Y}",
-    }
+    if kind == NotificationKind.PRIVACY_LINK:
+        if not letter.sender_email:
+            raise ValueError("the letter's personal data has been erased")
+        # Signed when sent, so the link's hours start when it can first be opened.
+        expires = utcnow() + timedelta(seconds=PRIVACY_LINK_MAX_AGE)
+        context = {
+            "sender_name": _one_line(letter.sender_name),
+            "link_url": privacy_url(letter.email_digest, settings),
+            "expires_at": f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}",
+            "site_name": settings.mail_from_name,
+        }
+    elif kind in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
+        started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
+        expires = started + CONFIRMATION_WINDOW
+        context = {
+            "sender_name": _one_line(letter.sender_name),
+            "recipient_name": _one_line(letter.recipient_name),
+            "campaign_name": _one_line(campaign.sender_name),
+            "campaign_title": _one_line(campaign.title),
+            "confirm_url": confirmation_url(letter, settings),
+            "expires_on": f"{expires.day} {expires:%B %Y}",
+        }
+    else:
+        raise ValueError(f"no template for notification kind {kind}")
     return OutgoingEmail(
         to_email=letter.sender_email.strip(),
         to_name=_one_line(letter.sender_name),

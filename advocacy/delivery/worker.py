@@ -41,6 +41,7 @@ from advocacy.models import (
     Letter,
     LetterState,
     Notification,
+    NotificationKind,
     NotificationState,
     utcnow,
 )
@@ -299,7 +300,12 @@ class Worker:
         """The email for a row, or None when the row was settled here instead."""
         try:
             if isinstance(row, Notification):
-                if row.letter.state != LetterState.AWAITING_CONFIRMATION:
+                # A confirmation or reminder is pointless once the letter moved on; a
+                # privacy link is not about the letter's state at all.
+                if (
+                    row.kind != NotificationKind.PRIVACY_LINK
+                    and row.letter.state != LetterState.AWAITING_CONFIRMATION
+                ):
                     row.transition(NotificationState.CANCELLED)
                     self._unlease(row)
                     self.report.add("cancelled")

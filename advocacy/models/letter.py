@@ -209,6 +209,9 @@ class NotificationKind(StrEnum):
 
     CONFIRMATION = "confirmation"
     REMINDER = "reminder"
+    # A signed link to see and erase everything held about the address (sent to the
+    # address of the person's latest letter, which is the one they asked about).
+    PRIVACY_LINK = "privacy_link"
 
 
 class NotificationState(StrEnum):

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
-from advocacy.models import utcnow
+from advocacy.delivery.personal_data import subject_filter
+from advocacy.models import Letter, Notification, NotificationKind, utcnow
 from advocacy.privacy.registry import DataSubject, JSONRow, tables
+
+# One link per address in this time, whoever asks: the form must not become a way to fill
+# somebody's inbox (the per-address limit on the form stops one sender asking for many).
+LINK_INTERVAL = timedelta(minutes=10)
 
 logger = logging.getLogger(__name__)
 
@@ -83,3 +89,38 @@ def enforce_retention(session: Session, settings: Settings, now: datetime | None
             logger.info("retention: %d rows of %s erased", changed, entry.table)
         total += changed
     return total
+
+
+def request_link(session: Session, subject: DataSubject, now: datetime | None = None) -> bool:
+    """Queue the signed link to the address, if we hold anything about it; True if queued.
+
+    The link goes to the address of the person's latest letter: it is the address they
+    typed, and a letter still holding an address is what makes them known at all (every
+    other table's data about a person goes no later than their letters' does).
+    """
+    now = now or utcnow()
+    letter_id = session.scalar(
+        select(Letter.id)
+        .where(subject_filter(subject), Letter.purged_at.is_(None), Letter.sender_email != "")
+        .order_by(Letter.id.desc())
+        .limit(1)
+    )
+    if letter_id is None:
+        return False
+    recent = session.scalar(
+        select(Notification.id)
+        .join(Letter, Letter.id == Notification.letter_id)
+        .where(
+            subject_filter(subject),
+            Notification.kind == NotificationKind.PRIVACY_LINK,
+            Notification.created_at > now - LINK_INTERVAL,
+        )
+        .limit(1)
+    )
+    if recent is not None:
+        return False
+    session.add(
+        Notification(letter_id=letter_id, kind=NotificationKind.PRIVACY_LINK, next_attempt_at=now)
+    )
+    session.commit()
+    return True
