@@ -155,6 +155,11 @@ def _counts() -> _CountCache:
     return cache
 
 
+def forget_count(campaign_id: int) -> None:
+    """Drop this process's cached count of a campaign, after adding to it."""
+    _counts().forget(campaign_id)
+
+
 def signature_count(session: Session, campaign: Campaign, ttl: float) -> SignatureCount:
     """Confirmed signatures in total and in the last 24 hours, cached for `ttl` seconds."""
     cached = _counts().get(campaign.id, ttl)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from advocacy.campaigns.forms import SignedForm, email_check, strip
@@ -25,3 +25,10 @@ class EraseForm(SignedForm):
         "I understand: this erases my letters and details now, and cannot be undone",
         validators=[DataRequired("Please tick the box to confirm you want everything erased.")],
     )
+
+
+class CountMeForm(SignedForm):
+    """After sending from their own email: count me, with my constituency and nothing else."""
+
+    constituency = HiddenField(validators=[DataRequired()])
+    count_me = BooleanField("Count me: add one to this campaign's count for my constituency")

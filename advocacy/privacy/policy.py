@@ -24,6 +24,9 @@ class Policy:
     summary: str
     rules: list[str]
     holds: list[tuple[str, str]]
+    # Phrases for other pages: "28 days after it is delivered", "12 months".
+    words: str
+    personal: str
 
 
 def words_rule(settings: Settings) -> str:
@@ -53,4 +56,6 @@ def build(settings: Settings) -> Policy:
         summary=summary,
         rules=policy(settings),
         holds=[(entry.table, entry.holds) for entry in tables()],
+        words=words_rule(settings),
+        personal=period(settings.personal_data_retention_days),
     )

@@ -12,13 +12,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
+from advocacy.campaigns import services as campaign_services
 from advocacy.config import Settings
+from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
-from advocacy.privacy import audit, policy, services
-from advocacy.privacy.forms import EraseForm, MyDataForm
+from advocacy.privacy import audit, policy, selfsend, services
+from advocacy.privacy.forms import CountMeForm, EraseForm, MyDataForm
 from advocacy.privacy.registry import DataSubject
 from advocacy.security import load_privacy_token
 
@@ -43,6 +54,51 @@ def _no_store(response: Any) -> Any:
 def _policy() -> dict[str, Any]:
     """Every page's footer states the policy from the running settings."""
     return {"privacy_policy": policy.build(_settings())}
+
+
+@bp.app_template_global()
+def send_yourself(form: Any, rep: Representative) -> dict[str, Any]:
+    """The preview page's "send it from my own email" links and its count-me form."""
+    signature = selfsend.self_signature(
+        form.name.data or "",
+        form.address.data or "",
+        form.postcode.data or "",
+        form.email.data or "",
+    )
+    links = selfsend.compose_links(
+        to=rep.email or "",
+        subject=form.subject.data or "",
+        body=form.body.data or "",
+        signature=signature,
+    )
+    count_form = CountMeForm(formdata=None, constituency=rep.constituency_code)
+    return {"links": links, "form": count_form}
+
+
+def _send_limit() -> str:
+    return _settings().rate_limit_send
+
+
+@bp.post("/campaigns/<slug>/count-me")
+@limiter.limit(_send_limit)
+def count_me(slug: str) -> ResponseReturnValue:
+    """After a letter sent from their own email: count it if asked, keep nothing else."""
+    campaign = campaign_services.get_campaign(db.session, slug, _settings().campaign_cache_seconds)
+    if campaign is None:
+        abort(404)
+    form = CountMeForm()
+    if not form.validate():
+        abort(400)
+    rep = get_directory().by_constituency(form.constituency.data or "")
+    if rep is None:
+        abort(400)
+    counted = bool(form.count_me.data) and campaign.is_live
+    if counted:
+        # The shared, cached campaign must not join this session: count by id.
+        selfsend.count_self_sent(db.session, campaign, rep)
+    return redirect(
+        url_for("campaigns.thanks", slug=campaign.slug, self=1, counted=int(counted)), code=303
+    )
 
 
 @bp.get("/privacy")
