@@ -50,18 +50,22 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.privacy import views as privacy_views
     from advocacy.privacy.cli import privacy_command
     from advocacy.words import views as words_views
+    from advocacy.workspace import views as workspace_views
+    from advocacy.workspace.cli import users_command
 
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
     app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(workspace_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
     app.cli.add_command(privacy_command)
+    app.cli.add_command(users_command)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

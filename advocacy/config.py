@@ -139,6 +139,8 @@ class Settings:
     letter_body_retention_days: int = 28
     personal_data_retention_days: int = 365
     unconfirmed_retention_hours: int = 0
+    login_rate_limit_account: str = "5 per 15 minutes"
+    login_rate_limit_address: str = "20 per 15 minutes"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -193,6 +195,12 @@ class Settings:
             "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
             "rate_limit_privacy": _rate_limit(env, "RATE_LIMIT_PRIVACY", "5 per hour;20 per day"),
+            "login_rate_limit_account": _rate_limit(
+                env, "LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"
+            ),
+            "login_rate_limit_address": _rate_limit(
+                env, "LOGIN_RATE_LIMIT_ADDRESS", "20 per 15 minutes"
+            ),
             **_similarity(env),
             **_retention(env),
         }

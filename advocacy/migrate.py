@@ -19,8 +19,9 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database up to a revision."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Migrate the database up to a revision (by default every head: features developed side
+    by side each add a migration from the same parent until they are chained)."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -201,7 +201,7 @@ def _export_notifications(session: Session, subject: DataSubject) -> list[JSONRo
     )
     return [
         {
-            "letter": n.letter.public_id,
+            "letter": n.letter.public_id if n.letter else None,
             "kind": str(n.kind),
             "state": str(n.state),
             "created_at": _iso(n.created_at),

@@ -27,7 +27,11 @@ from sqlalchemy.pool import QueuePool
 
 from advocacy.db import make_engine
 from advocacy.delivery import queue
-from advocacy.delivery.compose import compose_letter, compose_notification
+from advocacy.delivery.compose import (
+    compose_letter,
+    compose_notification,
+    notification_is_moot,
+)
 from advocacy.delivery.mail import (
     MailAuthError,
     MailBackend,
@@ -41,7 +45,6 @@ from advocacy.models import (
     Letter,
     LetterState,
     Notification,
-    NotificationKind,
     NotificationState,
     utcnow,
 )
@@ -300,12 +303,7 @@ class Worker:
         """The email for a row, or None when the row was settled here instead."""
         try:
             if isinstance(row, Notification):
-                # A confirmation or reminder is pointless once the letter moved on; a
-                # privacy link is not about the letter's state at all.
-                if (
-                    row.kind != NotificationKind.PRIVACY_LINK
-                    and row.letter.state != LetterState.AWAITING_CONFIRMATION
-                ):
+                if notification_is_moot(row):
                     row.transition(NotificationState.CANCELLED)
                     self._unlease(row)
                     self.report.add("cancelled")

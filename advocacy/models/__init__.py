@@ -7,6 +7,7 @@ from advocacy.models.campaign import (
     CampaignStatus,
     CampaignTarget,
     LetterTemplate,
+    LetterTemplateVersion,
     Partner,
     Signature,
     Target,
@@ -24,9 +25,18 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.staff import (
+    AuditEvent,
+    StaffSession,
+    StaffToken,
+    StaffTokenPurpose,
+    StaffUser,
+    WorkspaceSetting,
+)
 
 __all__ = [
     "LETTER_TRANSITIONS",
+    "AuditEvent",
     "Base",
     "Campaign",
     "CampaignKind",
@@ -37,6 +47,7 @@ __all__ = [
     "LetterFingerprint",
     "LetterState",
     "LetterTemplate",
+    "LetterTemplateVersion",
     "MemberOfParliament",
     "Notification",
     "NotificationKind",
@@ -45,8 +56,13 @@ __all__ = [
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "Signature",
+    "StaffSession",
+    "StaffToken",
+    "StaffTokenPurpose",
+    "StaffUser",
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkspaceSetting",
     "utcnow",
 ]

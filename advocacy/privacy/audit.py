@@ -1,17 +1,15 @@
-"""Where privacy actions are written down: counts and kinds, never the address.
+"""Where privacy actions are written down: the workspace's audit log, counts and kinds only.
 
-The staff workspace's audit log is the record of what staff did; until it is part of the
-app, entries go to the log, which by the same rule holds no personal data.
+Never the address: an erasure recorded with the address it erased would undo itself.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from advocacy.workspace.access import record_event
 
 
 def record(action: str, **details: Any) -> None:
-    """Write one audit entry; callers pass only counts and kinds."""
-    logger.info("audit: %s %s", action, " ".join(f"{k}={v}" for k, v in sorted(details.items())))
+    """Write one audit entry (who, what, when); callers pass only counts and kinds."""
+    record_event(action, **details)

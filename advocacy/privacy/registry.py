@@ -47,6 +47,8 @@ NOT_PERSONAL: Mapping[str, str] = {
     "members_of_parliament": "MPs' published names and addresses",
     "sync_checkpoints": "progress of the MP directory sync",
     "processed_events": "the mail provider's event ids and types, no address",
+    "workspace_settings": "settings of the staff workspace",
+    "letter_template_versions": "earlier versions of campaign texts written by staff",
 }
 
 JSONRow = dict[str, Any]

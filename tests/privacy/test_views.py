@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from advocacy.config import Settings
 from advocacy.delivery.compose import compose_notification
 from advocacy.models import Campaign, Letter, LetterState, Notification, NotificationKind
+from advocacy.models.staff import AuditEvent
 from advocacy.privacy import services
 from tests.campaigns.conftest import csrf_token
 from tests.privacy.conftest import AYESHA, OTHER, add_person
@@ -184,9 +185,12 @@ def test_cli_exports_and_erases_without_writing_the_address(
     assert set(services.held_counts(session, AYESHA.subject).values()) == {0}
     again = runner.invoke(args=["privacy", "erase", AYESHA.email, "--yes"])
     assert "Nothing is held" in again.output
-    audit = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit:")]
-    assert any("privacy.export" in line for line in audit)
-    assert any("privacy.erase" in line for line in audit)
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["privacy.export", "privacy.erase"]
+    assert events[1].details == {"via": "command line", "rows": events[1].details["rows"]}
+    assert events[1].details["rows"] > 0
+    recorded = " ".join(f"{e.action} {e.target} {e.details}" for e in events)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for needle in AYESHA.needles():
         assert needle not in logged
+        assert needle not in recorded
