@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
+    from advocacy.privacy import moderation_views
     from advocacy.privacy import views as privacy_views
     from advocacy.privacy.cli import privacy_command
     from advocacy.words import views as words_views
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
     app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(moderation_views.bp)
     app.register_blueprint(workspace_views.bp)
     errors.init_app(app)
     cli.init_app(app)

@@ -307,9 +307,11 @@ class Confirmation:
     newly_confirmed: bool
 
 
-def find_letter_for_token(session: Session, token: str) -> Letter | None:
-    """The letter a confirmation token names, or None if the token is bad or expired."""
-    loaded = load_confirmation_token(token)
+def find_letter_for_token(
+    session: Session, token: str, purpose: str = "confirm-letter"
+) -> Letter | None:
+    """The letter a confirmation (or other letter) token names, or None if bad or expired."""
+    loaded = load_confirmation_token(token, purpose)
     if loaded is None:
         return None
     public_id, key_prefix = loaded

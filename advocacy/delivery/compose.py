@@ -10,7 +10,12 @@ from flask import current_app
 
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
-from advocacy.security import PRIVACY_LINK_MAX_AGE, make_confirmation_token, make_privacy_token
+from advocacy.security import (
+    PRIVACY_LINK_MAX_AGE,
+    REVIEW_PURPOSE,
+    make_confirmation_token,
+    make_privacy_token,
+)
 
 if TYPE_CHECKING:
     from advocacy.config import Settings
@@ -171,6 +176,8 @@ def notification_is_moot(notification: Notification) -> bool:
     if notification.kind == NotificationKind.PRIVACY_LINK:
         # Not about the letter's state: moot only once nothing is held to send it to.
         return notification.letter is None or notification.letter.purged_at is not None
+    if notification.kind == NotificationKind.REVIEW_REQUEST:
+        return notification.letter is None or notification.letter.state != LetterState.HELD
     if notification.letter is not None:
         return notification.letter.state != LetterState.AWAITING_CONFIRMATION
     token = notification.staff_token
@@ -196,6 +203,14 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
             "link_url": privacy_url(letter.email_digest, settings),
             "expires_at": f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}",
             "site_name": settings.mail_from_name,
+        }
+    elif kind == NotificationKind.REVIEW_REQUEST:
+        token = make_confirmation_token(letter.public_id, letter.idempotency_key, REVIEW_PURPOSE)
+        context = {
+            "sender_name": _one_line(letter.sender_name),
+            "recipient_name": _one_line(letter.recipient_name),
+            "campaign_name": _one_line(campaign.sender_name),
+            "review_url": f"{settings.base_url}/letters/review/{token}",
         }
     elif kind in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
         started = letter.awaiting_confirmation_at or letter.created_at or utcnow()

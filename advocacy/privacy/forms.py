@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, HiddenField, StringField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from advocacy.campaigns.forms import SignedForm, email_check, strip
@@ -32,3 +32,12 @@ class CountMeForm(SignedForm):
 
     constituency = HiddenField(validators=[DataRequired()])
     count_me = BooleanField("Count me: add one to this campaign's count for my constituency")
+
+
+class EditedLetterForm(SignedForm):
+    """The writer's own last word on a letter a reviewer edited."""
+
+    body = TextAreaField(
+        "Your letter",
+        validators=[DataRequired("Your letter cannot be empty."), Length(max=12000)],
+    )

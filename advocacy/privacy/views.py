@@ -28,10 +28,11 @@ from advocacy.campaigns import services as campaign_services
 from advocacy.config import Settings
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
-from advocacy.privacy import audit, policy, selfsend, services
-from advocacy.privacy.forms import CountMeForm, EraseForm, MyDataForm
+from advocacy.privacy import audit, moderation, policy, selfsend, services
+from advocacy.privacy.forms import CountMeForm, EditedLetterForm, EraseForm, MyDataForm
 from advocacy.privacy.registry import DataSubject
 from advocacy.security import load_privacy_token
+from advocacy.words.services import ReviewError
 
 bp = Blueprint("privacy", __name__)
 
@@ -178,3 +179,26 @@ def erase() -> ResponseReturnValue:
     erased = services.erase_person(db.session, subject)
     audit.record("privacy.erase", via="self-service link", rows=sum(erased.values()))
     return _no_store(Response(render_template("privacy/erased.html")))
+
+
+@bp.route("/letters/review/<token>", methods=["GET", "POST"])
+def review_edit(token: str) -> ResponseReturnValue:
+    """A letter a reviewer edited: the writer reads it, may change it, and sends it or not."""
+    letter = moderation.find_edited_letter(db.session, token)
+    if letter is None:
+        return _invalid()
+    if not moderation.is_awaiting_writer(letter):
+        page = render_template("privacy/review_done.html", letter=letter)
+        return _no_store(Response(page))
+    form = EditedLetterForm(data={"body": letter.body_text})
+    message = None
+    if request.method == "POST" and form.validate():
+        try:
+            moderation.accept_edit(db.session, letter, form.body.data or "", _settings())
+        except ReviewError as exc:
+            message = exc.message
+        else:
+            return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
+    status = 422 if request.method == "POST" else 200
+    page = render_template("privacy/review.html", letter=letter, form=form, message=message)
+    return _no_store(Response(page, status=status))
