@@ -19,7 +19,16 @@ from advocacy.delivery.compose import compose_notification
 from advocacy.delivery.mail import make_backend
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
-from advocacy.models import Campaign, Letter, Notification, NotificationKind, Signature
+from advocacy.models import (
+    Campaign,
+    ConsentWording,
+    Letter,
+    Notification,
+    NotificationKind,
+    Partner,
+    PartnerConsent,
+    Signature,
+)
 from advocacy.models.staff import AuditEvent, StaffSession, StaffTokenPurpose
 from advocacy.privacy import services
 from advocacy.privacy.registry import registry
@@ -88,6 +97,30 @@ def _add_staff_member(session: Session, person: Person) -> None:
     session.commit()
 
 
+def _add_partner_consent(session: Session, campaign: Campaign, person: Person) -> None:
+    """The writer also ticked a partner's "keep me informed" box, and confirmed."""
+    partner = Partner(slug="uyghur-aid", name="Uyghur Aid", website="https://aid.example")
+    session.add(partner)
+    session.flush()
+    wording = ConsentWording(partner_id=partner.id, version=1, text="Keep me informed.")
+    session.add(wording)
+    session.flush()
+    letter = session.scalars(select(Letter).where(Letter.sender_email == person.email)).one()
+    session.add(
+        PartnerConsent(
+            partner_id=partner.id,
+            wording_id=wording.id,
+            campaign_id=campaign.id,
+            letter_id=letter.id,
+            email_digest=letter.email_digest,
+            name=person.name,
+            email=person.email,
+            confirmed_at=letter.queued_at,
+        )
+    )
+    session.commit()
+
+
 def _ask_for_link(app: Flask, client: FlaskClient, session: Session, person: Person) -> str:
     page = client.get("/privacy/my-data").get_data(as_text=True)
     client.post("/privacy/my-data", data={"csrf_token": csrf_token(page), "email": person.email})
@@ -131,6 +164,7 @@ def test_erase_then_search_the_whole_database_finds_nothing(
         lookup_postcode=NEIGHBOUR.postcode,
     )
     _add_staff_member(session, WRITER)
+    _add_partner_consent(session, campaign, WRITER)
     link = _ask_for_link(app, client, session, WRITER)
     _deliver(app.config["SETTINGS"])
     session.expire_all()

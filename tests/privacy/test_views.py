@@ -114,7 +114,7 @@ def test_a_bad_address_is_explained_and_kept(client: FlaskClient) -> None:
         "/privacy/my-data", data={"csrf_token": csrf_token(page), "email": "not an address"}
     )
     assert answer.status_code == 422
-    assert "Please check your email address" in answer.get_data(as_text=True)
+    assert 'class="error-message"' in answer.get_data(as_text=True)
     assert 'value="not an address"' in answer.get_data(as_text=True)
 
 
