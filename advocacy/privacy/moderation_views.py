@@ -13,11 +13,16 @@ from advocacy.config import Settings
 from advocacy.extensions import db
 from advocacy.privacy import moderation
 from advocacy.words.services import ReviewError
+from advocacy.workspace import views as workspace_views
 from advocacy.workspace.access import Permission, record_event, register_nav, require
 from advocacy.workspace.forms import ActionForm, WorkspaceForm, strip
 from advocacy.workspace.views import notify
 
 bp = Blueprint("moderation", __name__, url_prefix="/workspace/moderation")
+# The workspace's own page set-up: a notice left by the last action is shown once, and
+# nothing with letters on it is kept in a cache or the browser's history.
+bp.before_request(workspace_views._load_staff)
+bp.after_request(workspace_views._no_store)
 
 register_nav("moderation.queue", "Moderation", Permission.MODERATE, after="editor.campaigns")
 

@@ -100,6 +100,9 @@ def test_approve_queues_the_letter_and_is_audited(
         f"/workspace/moderation/{copy.id}/approve", data={"csrf_token": csrf_token(page)}
     )
     assert answer.status_code == 303
+    shown = editor.get(answer.headers["Location"])
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert "approved and will be sent" in shown.get_data(as_text=True)
     session.expire_all()
     assert session.get(Letter, copy.id).state == LetterState.QUEUED  # type: ignore[union-attr]
     assert ("moderation.approve", f"letter:{copy.id}") in _actions(session)
