@@ -14,16 +14,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from advocacy import create_app
-from advocacy.campaigns.seed import seed_campaigns
 from advocacy.delivery.mail import make_backend
 from advocacy.delivery.worker import Worker
-from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from advocacy.models import Campaign, Letter, LetterState, Signature
 from advocacy.privacy import services
-from tests.browser.conftest import LiveServer, free_port
-from tests.conftest import clean_database, make_settings
+from tests.browser.conftest import LiveServer, free_port, seeded_app
+from tests.conftest import make_settings
 from tests.fakes import PostcodesIoFake
 from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
 from tests.privacy.conftest import AYESHA, add_person
@@ -82,19 +79,13 @@ def live(browser: Any, database_url: str, tmp_path: Path) -> Iterator[Live]:
                 "SENDGRID_API_HOST": sendgrid.url,
             },
         )
-        app = create_app(settings)
-        with app.app_context():
-            clean_database(database_url)
-            with db.transaction() as session:
-                seed_campaigns(session)
-                load_snapshot(session)
+        with seeded_app(settings, database_url) as app:
             context = browser.new_context(viewport={"width": 900, "height": 1200})
             page = context.new_page()
             page.set_default_timeout(15_000)
             with LiveServer(app, port) as server:
                 yield Live(server, sendgrid, app, page)
             context.close()
-        db.dispose()
 
 
 def _campaign() -> Campaign:
