@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
+from advocacy.delivery.compose import CONFIRMATION_WINDOW
 from advocacy.delivery.queue import PURGEABLE_STATES
 from advocacy.models import Letter, LetterFingerprint, LetterState, Notification
 from advocacy.privacy.registry import (
@@ -35,6 +36,9 @@ from advocacy.privacy.registry import (
 )
 
 CHUNK = 500
+
+# The reason of a held letter edited in review and sent back to its writer.
+AWAITING_WRITER = "awaiting the writer: edited in review"
 
 ERASED_ON_REQUEST = "erased at the writer's request"
 ERASED_BY_RETENTION = "erased: kept as long as the retention policy allows"
@@ -155,6 +159,13 @@ def _expire(session: Session, settings: Settings, now: datetime) -> int:
         Letter.purged_at.is_(None),
         or_(
             and_(Letter.state == LetterState.EXPIRED, Letter.expired_at <= unconfirmed_due),
+            # An edit sent back to its writer is a letter unconfirmed again, with a link of
+            # the same lifetime.
+            and_(
+                Letter.state == LetterState.HELD,
+                Letter.failure_reason == AWAITING_WRITER,
+                Letter.state_changed_at <= unconfirmed_due - CONFIRMATION_WINDOW,
+            ),
             and_(Letter.state.in_(PURGEABLE_STATES), Letter.state_changed_at <= all_due),
             # At the latest: a letter stuck in any state but mid-request is erased anyway.
             and_(Letter.state != LetterState.SENDING, Letter.created_at <= all_due),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from advocacy.campaigns.services import find_letter_for_token
 from advocacy.config import Settings
+from advocacy.delivery.personal_data import AWAITING_WRITER
 from advocacy.delivery.queue import TWICE_IN_FLIGHT, queue_letter
 from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
 from advocacy.security import REVIEW_PURPOSE
@@ -26,8 +27,6 @@ from advocacy.words.services import NEAR_COPY, ReviewError, SimilarLetter
 
 logger = logging.getLogger(__name__)
 
-# The reason of a letter edited in review, waiting for its writer's yes.
-AWAITING_WRITER = "awaiting the writer: edited in review"
 MAX_BODY = 12000
 
 
@@ -135,6 +134,8 @@ def ask_writer(session: Session, letter_id: int, body: str) -> Letter:
         raise ReviewError("Only a letter held for its words can be edited and sent back.")
     letter.body_text = body
     letter.failure_reason = AWAITING_WRITER
+    # The writer's link lasts as long as a confirmation link, and so does the letter.
+    letter.state_changed_at = utcnow()
     session.add(
         Notification(
             letter_id=letter.id, kind=NotificationKind.REVIEW_REQUEST, next_attempt_at=utcnow()

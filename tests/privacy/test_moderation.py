@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -21,8 +22,10 @@ from advocacy.models import (
     LetterState,
     Notification,
     NotificationKind,
+    utcnow,
 )
 from advocacy.privacy import moderation
+from advocacy.privacy.services import enforce_retention
 from advocacy.security import make_confirmation_token
 from tests.campaigns.conftest import csrf_token
 from tests.words.conftest import (
@@ -230,3 +233,24 @@ def test_review_refuses_letters_not_held(
     with pytest.raises(moderation.ReviewError, match="not held for review"):
         moderation.reject(session, 999_999, "no")
     assert session.get(Letter, queued.id).state == LetterState.QUEUED  # type: ignore[union-attr]
+
+
+def test_an_edit_the_writer_never_sends_is_erased_when_its_link_expires(
+    session: Session, campaign: Campaign, settings: Settings
+) -> None:
+    copy = _held_copy(session, campaign, settings)
+    moderation.ask_writer(session, copy.id, copy.body_text + "\n\nEdited.")
+    enforce_retention(session, settings)
+    session.expire_all()
+    assert session.get(Letter, copy.id).purged_at is None  # type: ignore[union-attr]
+    letter = session.get(Letter, copy.id)
+    assert letter is not None
+    letter.state_changed_at = utcnow() - timedelta(days=7, minutes=1)
+    session.commit()
+    enforce_retention(session, settings)
+    session.expire_all()
+    erased = session.get(Letter, copy.id)
+    assert erased is not None
+    assert erased.purged_at is not None
+    assert erased.state == LetterState.FAILED
+    assert erased.body_text == ""
