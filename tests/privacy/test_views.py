@@ -8,7 +8,7 @@ import logging
 import re
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,6 +63,14 @@ def test_footer_and_thanks_page_state_the_configured_policy(
         assert "only as long as it takes to deliver" not in page
     policy = client.get("/privacy").get_data(as_text=True)
     assert "are erased 14 days after it is delivered" in policy
+
+
+def test_the_embedded_form_states_the_policy_too(app: Flask) -> None:
+    with app.test_request_context("/embed/any"):
+        page = render_template("error.html", embedded=True, status=404, message="Not here.")
+    assert "embed-footer" in page
+    assert "erase the words of your letter 28 days after it is delivered" in page
+    assert "http://localhost/privacy" in page
 
 
 def test_defaults_are_what_the_pages_say(client: FlaskClient, campaign: Campaign) -> None:
