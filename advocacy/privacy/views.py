@@ -53,8 +53,13 @@ def _no_store(response: Any) -> Any:
 
 @bp.app_context_processor
 def _policy() -> dict[str, Any]:
-    """Every page's footer states the policy from the running settings."""
-    return {"privacy_policy": policy.build(_settings())}
+    """Every page's footer states the policy from the running settings (built once each)."""
+    settings = _settings()
+    cached: tuple[Settings, policy.Policy] | None = current_app.extensions.get("privacy_policy")
+    if cached is None or cached[0] is not settings:
+        cached = (settings, policy.build(settings))
+        current_app.extensions["privacy_policy"] = cached
+    return {"privacy_policy": cached[1]}
 
 
 @bp.app_template_global()
