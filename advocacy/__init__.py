@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.kinds.cli import petitions_command, pledges_command
     from advocacy.partners import embedding
     from advocacy.partners import views as partner_views
+    from advocacy.privacy import moderation_views
+    from advocacy.privacy import views as privacy_views
+    from advocacy.privacy.cli import privacy_command
     from advocacy.words import views as words_views
     from advocacy.workspace import views as workspace_views
     from advocacy.workspace.cli import users_command
@@ -64,6 +67,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(words_views.bp)
     app.register_blueprint(signing_views.bp)
     app.register_blueprint(delivery_screens.bp)
+    app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(moderation_views.bp)
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(partner_views.bp)
     embedding.init_app(app)
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.cli.add_command(petitions_command)
     app.cli.add_command(pledges_command)
     app.cli.add_command(figures_command)
+    app.cli.add_command(privacy_command)
     app.cli.add_command(users_command)
 
     @app.after_request

@@ -195,8 +195,8 @@ def _counts() -> _CountCache:
     return cache
 
 
-def count_changed(campaign_id: int) -> None:
-    """Forget a campaign's cached count after a signature was added outside `confirm`."""
+def forget_count(campaign_id: int) -> None:
+    """Drop this process's cached count of a campaign, after adding to it."""
     _counts().forget(campaign_id)
 
 
@@ -363,9 +363,11 @@ class Confirmation:
     newly_confirmed: bool
 
 
-def find_letter_for_token(session: Session, token: str) -> Letter | None:
-    """The letter a confirmation token names, or None if the token is bad or expired."""
-    loaded = load_confirmation_token(token)
+def find_letter_for_token(
+    session: Session, token: str, purpose: str = "confirm-letter"
+) -> Letter | None:
+    """The letter a confirmation (or other letter) token names, or None if bad or expired."""
+    loaded = load_confirmation_token(token, purpose)
     if loaded is None:
         return None
     public_id, key_prefix = loaded

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from advocacy.kinds import targets
 from advocacy.models import Campaign, Nomination, NominationState, Target, utcnow
+from advocacy.privacy.registry import DataSubject
 
 
 class NominationError(ValueError):
@@ -22,6 +23,7 @@ def submit(
     story: str,
     nominator_name: str,
     nominator_email: str,
+    secret_key: str,
 ) -> Nomination:
     """Save a nomination for staff review; nothing is shown publicly."""
     nomination = Nomination(
@@ -31,6 +33,7 @@ def submit(
         story=story.strip(),
         nominator_name=nominator_name.strip(),
         nominator_email=nominator_email.strip(),
+        nominator_digest=DataSubject.from_email(nominator_email, secret_key).digest,
         state=NominationState.PENDING,
     )
     session.add(nomination)
@@ -76,5 +79,6 @@ def decide(
     nomination.decided_at = utcnow()
     nomination.nominator_name = ""
     nomination.nominator_email = ""
+    nomination.nominator_digest = ""
     session.flush()
     return target

@@ -108,5 +108,7 @@ class Petition:
             for campaign in session.scalars(
                 select(Campaign).where(Campaign.kind == CampaignKind.PETITION)
             ):
-                bundles.purge_delivered(session, campaign, settings.letter_retention_days, now)
+                bundles.purge_delivered(
+                    session, campaign, settings.personal_data_retention_days, now
+                )
         return sent

@@ -137,7 +137,8 @@ class Pledge:
                 .where(
                     Letter.state == LetterState.RECORDED,
                     Letter.purged_at.is_(None),
-                    Letter.recorded_at <= now - timedelta(days=settings.letter_retention_days),
+                    Letter.recorded_at
+                    <= now - timedelta(days=settings.personal_data_retention_days),
                     Letter.campaign_id.in_(
                         select(Campaign.id).where(Campaign.kind == CampaignKind.PLEDGE)
                     ),

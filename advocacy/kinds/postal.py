@@ -67,7 +67,7 @@ class Postal:
         from advocacy.kinds.events import purge_printed
 
         with db.transaction() as session:
-            purge_printed(session, settings.letter_retention_days, now)
+            purge_printed(session, settings.letter_body_retention_days, now)
         return 0
 
 
@@ -140,4 +140,4 @@ def record_letter(session: Session, campaign: Campaign, target: Target, country_
         )
     )
     session.commit()
-    journey.count_changed(campaign.id)
+    journey.forget_count(campaign.id)

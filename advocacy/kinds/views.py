@@ -277,6 +277,7 @@ def submit_nomination(slug: str) -> ResponseReturnValue:
         story=form.story.data or "",
         nominator_name=form.nominator_name.data or "",
         nominator_email=form.nominator_email.data or "",
+        secret_key=current_app.config["SECRET_KEY"],
     )
     return render_template("kinds/nominated.html", campaign=campaign)
 

@@ -33,6 +33,8 @@ class Nomination(Base):
     # The nominator, so staff can ask questions; erased as soon as the nomination is decided.
     nominator_name: Mapped[str] = mapped_column(String(200), default="")
     nominator_email: Mapped[str] = mapped_column(String(320), default="")
+    # The keyed hash of that email, by which a privacy request finds the nomination.
+    nominator_digest: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[NominationState] = mapped_column(String(20), default=NominationState.PENDING)
     target_id: Mapped[int | None] = mapped_column(
         ForeignKey("targets.id", ondelete="SET NULL"), default=None

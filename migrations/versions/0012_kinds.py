@@ -154,6 +154,7 @@ def upgrade() -> None:
         sa.Column("story", sa.Text(), nullable=False),
         sa.Column("nominator_name", sa.String(length=200), nullable=False),
         sa.Column("nominator_email", sa.String(length=320), nullable=False),
+        sa.Column("nominator_digest", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("target_id", sa.Integer(), nullable=True),
         sa.Column("created_at", advocacy.models.base.UTCDateTime(timezone=True), nullable=False),

@@ -100,7 +100,7 @@ def test_signers_details_are_erased_after_the_retention_period(
     kind.deliver_due(settings, make_backend(settings), utcnow())
     session.refresh(letter)
     assert letter.sender_email
-    later = utcnow() + timedelta(days=settings.letter_retention_days + 1)
+    later = utcnow() + timedelta(days=settings.personal_data_retention_days + 1)
     kind.deliver_due(settings, make_backend(settings), later)
     session.refresh(letter)
     assert (letter.sender_name, letter.sender_email) == ("", "")
