@@ -1,7 +1,7 @@
 """campaign kinds: signers from anywhere, petition bundles
 
 Revision ID: 0012_kinds
-Revises: 0007
+Revises: 0010_figures
 Create Date: 2026-12-02 18:24:05.597512
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import advocacy.models.base
 
 revision: str = "0012_kinds"
-down_revision: str | None = "0007"
+down_revision: str | None = "0010_figures"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
