@@ -47,12 +47,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
+    from advocacy.responses import views as response_views
     from advocacy.words import views as words_views
 
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
+    app.register_blueprint(response_views.inbound_bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)

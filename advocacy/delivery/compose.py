@@ -10,6 +10,7 @@ from flask import current_app
 
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, Notification, NotificationKind, utcnow
+from advocacy.responses.tokens import reply_address
 from advocacy.security import make_confirmation_token
 
 if TYPE_CHECKING:
@@ -86,6 +87,17 @@ def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
     categories = [LETTER_KIND]
     if campaign.slug:
         categories.append(campaign.slug[:255])
+    reply_to_list: tuple[tuple[str, str], ...] = ()
+    if settings.reply_domain:
+        # The constituent first, so the MP's reply reaches them as before; the second
+        # address only tells us that (and when) a reply was sent.
+        reply_to_list = (
+            (letter.sender_email.strip(), _one_line(letter.sender_name)),
+            (
+                reply_address(letter.public_id, settings.secret_key, settings.reply_domain),
+                f"{_one_line(campaign.sender_name)} reply count",
+            ),
+        )
     return OutgoingEmail(
         to_email=letter.recipient_email.strip(),
         to_name=_one_line(letter.recipient_name),
@@ -99,6 +111,7 @@ def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
         custom_args={LETTER_KEY_ARG: letter.idempotency_key, "kind": LETTER_KIND},
         categories=tuple(categories),
         track=False,
+        reply_to_list=reply_to_list,
     )
 
 

@@ -24,6 +24,13 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.response import (
+    LetterReply,
+    QuestionKind,
+    ReplyAnswer,
+    ReplyQuestionnaire,
+    Usefulness,
+)
 
 __all__ = [
     "LETTER_TRANSITIONS",
@@ -35,6 +42,7 @@ __all__ = [
     "IllegalTransition",
     "Letter",
     "LetterFingerprint",
+    "LetterReply",
     "LetterState",
     "LetterTemplate",
     "MemberOfParliament",
@@ -44,9 +52,13 @@ __all__ = [
     "Partner",
     "PostcodeCacheEntry",
     "ProcessedEvent",
+    "QuestionKind",
+    "ReplyAnswer",
+    "ReplyQuestionnaire",
     "Signature",
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "Usefulness",
     "utcnow",
 ]

@@ -209,6 +209,10 @@ class NotificationKind(StrEnum):
 
     CONFIRMATION = "confirmation"
     REMINDER = "reminder"
+    # The reply questionnaire (advocacy.responses): sent after delivery, not before.
+    REPLY_CHECK = "reply_check"
+    REPLY_CHECK_AGAIN = "reply_check_again"
+    REPLY_USEFUL = "reply_useful"
 
 
 class NotificationState(StrEnum):
