@@ -127,22 +127,38 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
     if kind not in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
         raise ValueError(f"no template for notification kind {kind}")
     letter = notification.letter
-    campaign = letter.campaign
     started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
     expires = started + CONFIRMATION_WINDOW
     context = {
+        **letter_context(letter),
+        "confirm_url": confirmation_url(letter, settings),
+        "expires_on": f"{expires.day} {expires:%B %Y}",
+    }
+    return system_email(notification, context, settings)
+
+
+def letter_context(letter: Letter) -> dict[str, str]:
+    """The names every system email about a letter can use."""
+    campaign = letter.campaign
+    return {
         "sender_name": _one_line(letter.sender_name),
         "recipient_name": _one_line(letter.recipient_name),
         "campaign_name": _one_line(campaign.sender_name),
         "campaign_title": _one_line(campaign.title),
-        "confirm_url": confirmation_url(letter, settings),
-        "expires_on": f"{expires.day} {expires:%B %Y}",
     }
+
+
+def system_email(
+    notification: Notification, context: dict[str, Any], settings: Settings
+) -> OutgoingEmail:
+    """A system email to a letter's author from templates/emails/<kind>/."""
+    letter = notification.letter
+    kind = NotificationKind(notification.kind)
     return OutgoingEmail(
         to_email=letter.sender_email.strip(),
         to_name=_one_line(letter.sender_name),
         from_email=settings.mail_from,
-        from_name=_one_line(campaign.sender_name) or settings.mail_from_name,
+        from_name=_one_line(letter.campaign.sender_name) or settings.mail_from_name,
         reply_to_email=None,
         reply_to_name=None,
         subject=_one_line(_render(f"{kind.value}/subject.txt", **context)),

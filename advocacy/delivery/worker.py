@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import current_app
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import object_session
 from sqlalchemy.pool import QueuePool
 
 from advocacy.db import make_engine
@@ -43,6 +44,11 @@ from advocacy.models import (
     Notification,
     NotificationState,
     utcnow,
+)
+from advocacy.responses.questionnaire import (
+    QUESTIONNAIRE_KINDS,
+    compose_question,
+    queue_questionnaires,
 )
 
 if TYPE_CHECKING:
@@ -299,6 +305,8 @@ class Worker:
         """The email for a row, or None when the row was settled here instead."""
         try:
             if isinstance(row, Notification):
+                if row.kind in QUESTIONNAIRE_KINDS:
+                    return self._compose_question(row)
                 if row.letter.state != LetterState.AWAITING_CONFIRMATION:
                     row.transition(NotificationState.CANCELLED)
                     self._unlease(row)
@@ -325,6 +333,16 @@ class Worker:
                 type(exc).__name__,
             )
             return None
+
+    def _compose_question(self, row: Notification) -> OutgoingEmail | None:
+        """A questionnaire email, or None (cancelled) if it is no longer wanted."""
+        session = object_session(row)
+        email = compose_question(session, row, self.settings) if session else None
+        if email is None:
+            row.transition(NotificationState.CANCELLED)
+            self._unlease(row)
+            self.report.add("cancelled")
+        return email
 
     @staticmethod
     def _unlease(row: Letter | Notification) -> None:
@@ -484,7 +502,12 @@ def run_maintenance(settings: Settings, now: datetime | None = None) -> queue.Ma
     with db.transaction() as session:
         expired = queue.expire_unconfirmed(session, now)
     with db.transaction() as session:
+        # Before purging: a letter whose data is erased in this pass can no longer be asked.
+        asked = queue_questionnaires(session, now)
+    with db.transaction() as session:
         purged = queue.purge_personal_data(session, settings.letter_retention_days, now)
+    if asked:
+        logger.info("maintenance: %d reply questionnaires queued", asked)
     if reminded or expired or purged:
         logger.info(
             "maintenance: %d reminders queued, %d letters expired, %d letters purged",

@@ -82,3 +82,8 @@ def record_reply(
         else:
             ignored += 1
     return RecordReport(recorded=recorded, ignored=ignored, forged=forged)
+
+
+def letter_by_public_id(session: Session, public_id: str) -> Letter | None:
+    """The letter with this public id, if any."""
+    return session.scalars(select(Letter).where(Letter.public_id == public_id)).first()

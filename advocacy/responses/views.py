@@ -1,4 +1,4 @@
-"""Views of MP responses: the Inbound Parse webhook."""
+"""Views of MP responses: the Inbound Parse webhook and the questionnaire's answer page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from typing import IO
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
@@ -15,11 +15,15 @@ from werkzeug.http import parse_options_header
 from advocacy.config import Settings
 from advocacy.errors import json_error
 from advocacy.extensions import db
+from advocacy.models import Letter, ReplyAnswer, ReplyQuestionnaire, Usefulness
+from advocacy.responses import questionnaire as questions
 from advocacy.responses import services
 from advocacy.responses.inbound import MalformedPost, PostTooLarge, read_parts, understand
+from advocacy.responses.tokens import load_questionnaire_token
 
 logger = logging.getLogger(__name__)
 
+bp = Blueprint("responses", __name__)
 inbound_bp = Blueprint("inbound", __name__, url_prefix="/webhooks/sendgrid")
 
 CHUNK = 64 * 1024
@@ -84,3 +88,80 @@ def inbound_parse(secret: str) -> ResponseReturnValue:
         "automatic" if reply.is_automatic else "reply",
     )
     return _done("recorded" if report.recorded else "ignored")
+
+
+# The questionnaire ------------------------------------------------------------------------
+
+
+def _letter_for(token: str) -> Letter | None:
+    public_id = load_questionnaire_token(token)
+    if public_id is None:
+        return None
+    return services.letter_by_public_id(db.session, public_id)
+
+
+def _answer_page(
+    token: str,
+    letter: Letter,
+    questionnaire: ReplyQuestionnaire | None,
+    *,
+    recorded: bool = False,
+    offer: bool = False,
+) -> ResponseReturnValue:
+    current = None
+    if questionnaire is not None and questionnaire.answer is not None:
+        current = questions.ANSWER_LABELS[ReplyAnswer(questionnaire.answer)]
+        if questionnaire.usefulness is not None:
+            useful = questions.USEFULNESS_LABELS[Usefulness(questionnaire.usefulness)]
+            current = f"{current} ({useful.lower()})"
+    response = Response(
+        render_template(
+            "responses/answer.html",
+            campaign=letter.campaign,
+            letter=letter,
+            token=token,
+            questionnaire=questionnaire,
+            recorded=recorded,
+            current_label=current,
+            offer_write_again=offer,
+            answer_labels={a.value: label for a, label in questions.ANSWER_LABELS.items()},
+            usefulness_labels={u.value: label for u, label in questions.USEFULNESS_LABELS.items()},
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _invalid() -> ResponseReturnValue:
+    return render_template("responses/invalid.html"), 404
+
+
+@bp.get("/letters/reply/<token>")
+def questionnaire(token: str) -> ResponseReturnValue:
+    """The answer page without an answer: what was said so far, and the choices."""
+    letter = _letter_for(token)
+    if letter is None:
+        return _invalid()
+    return _answer_page(token, letter, db.session.get(ReplyQuestionnaire, letter.id))
+
+
+@bp.get("/letters/reply/<token>/<value>")
+def answer(token: str, value: str) -> ResponseReturnValue:
+    """Record a one-click answer to "Has your MP replied?" (and let it be changed)."""
+    letter = _letter_for(token)
+    if letter is None or value not in set(ReplyAnswer):
+        return _invalid()
+    row, offer = questions.record_answer(db.session, letter, answer=ReplyAnswer(value))
+    db.session.commit()
+    return _answer_page(token, letter, row, recorded=True, offer=offer)
+
+
+@bp.get("/letters/reply/<token>/useful/<value>")
+def useful(token: str, value: str) -> ResponseReturnValue:
+    """Record whether a detected reply was useful."""
+    letter = _letter_for(token)
+    if letter is None or value not in set(Usefulness):
+        return _invalid()
+    row, offer = questions.record_answer(db.session, letter, usefulness=Usefulness(value))
+    db.session.commit()
+    return _answer_page(token, letter, row, recorded=True, offer=offer)
