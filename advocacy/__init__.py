@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.directory.cli import mps_command
     from advocacy.responses import views as response_views
     from advocacy.words import views as words_views
+    from advocacy.workspace import views as workspace_views
+    from advocacy.workspace.cli import users_command
 
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(webhooks.bp)
@@ -56,11 +58,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(words_views.bp)
     app.register_blueprint(response_views.inbound_bp)
     app.register_blueprint(response_views.bp)
+    app.register_blueprint(workspace_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
+    app.cli.add_command(users_command)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -145,6 +145,8 @@ class Settings:
     reply_domain: str = ""
     inbound_parse_secret: str = ""
     inbound_parse_max_bytes: int = 20 * 1024 * 1024
+    login_rate_limit_account: str = "5 per 15 minutes"
+    login_rate_limit_address: str = "20 per 15 minutes"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -199,6 +201,12 @@ class Settings:
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
             "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
+            "login_rate_limit_account": _rate_limit(
+                env, "LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"
+            ),
+            "login_rate_limit_address": _rate_limit(
+                env, "LOGIN_RATE_LIMIT_ADDRESS", "20 per 15 minutes"
+            ),
             **_similarity(env),
             **_replies(env),
         }

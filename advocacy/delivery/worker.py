@@ -28,7 +28,11 @@ from sqlalchemy.pool import QueuePool
 
 from advocacy.db import make_engine
 from advocacy.delivery import queue
-from advocacy.delivery.compose import compose_letter, compose_notification
+from advocacy.delivery.compose import (
+    compose_letter,
+    compose_notification,
+    notification_is_moot,
+)
 from advocacy.delivery.mail import (
     MailAuthError,
     MailBackend,
@@ -307,7 +311,7 @@ class Worker:
             if isinstance(row, Notification):
                 if row.kind in QUESTIONNAIRE_KINDS:
                     return self._compose_question(row)
-                if row.letter.state != LetterState.AWAITING_CONFIRMATION:
+                if notification_is_moot(row):
                     row.transition(NotificationState.CANCELLED)
                     self._unlease(row)
                     self.report.add("cancelled")

@@ -7,6 +7,7 @@ from advocacy.models.campaign import (
     CampaignStatus,
     CampaignTarget,
     LetterTemplate,
+    LetterTemplateVersion,
     Partner,
     Signature,
     Target,
@@ -31,9 +32,18 @@ from advocacy.models.response import (
     ReplyQuestionnaire,
     Usefulness,
 )
+from advocacy.models.staff import (
+    AuditEvent,
+    StaffSession,
+    StaffToken,
+    StaffTokenPurpose,
+    StaffUser,
+    WorkspaceSetting,
+)
 
 __all__ = [
     "LETTER_TRANSITIONS",
+    "AuditEvent",
     "Base",
     "Campaign",
     "CampaignKind",
@@ -45,6 +55,7 @@ __all__ = [
     "LetterReply",
     "LetterState",
     "LetterTemplate",
+    "LetterTemplateVersion",
     "MemberOfParliament",
     "Notification",
     "NotificationKind",
@@ -56,9 +67,14 @@ __all__ = [
     "ReplyAnswer",
     "ReplyQuestionnaire",
     "Signature",
+    "StaffSession",
+    "StaffToken",
+    "StaffTokenPurpose",
+    "StaffUser",
     "SyncCheckpoint",
     "Target",
     "TargetKind",
     "Usefulness",
+    "WorkspaceSetting",
     "utcnow",
 ]

@@ -18,7 +18,7 @@ from sqlalchemy import Insert, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from advocacy.delivery.compose import letter_context, system_email
+from advocacy.delivery.compose import author_email, letter_context
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import (
     Letter,
@@ -164,9 +164,8 @@ def _queue_reminders(session: Session, now: datetime, limit: int) -> int:
     return count
 
 
-def _still_wanted(session: Session, notification: Notification) -> bool:
+def _still_wanted(session: Session, notification: Notification, letter: Letter) -> bool:
     """False when the question no longer makes sense: erased, answered, or a reply came."""
-    letter = notification.letter
     if letter.purged_at is not None or not letter.sender_email:
         return False
     questionnaire = session.get(ReplyQuestionnaire, letter.id)
@@ -192,9 +191,9 @@ def compose_question(
     session: Session, notification: Notification, settings: Settings
 ) -> OutgoingEmail | None:
     """The questionnaire email of a notification, or None if it should not be sent now."""
-    if not _still_wanted(session, notification):
-        return None
     letter = notification.letter
+    if letter is None or not _still_wanted(session, notification, letter):
+        return None
     sent = letter.delivered_at or letter.sent_at or utcnow()
     context = {
         **letter_context(letter),
@@ -203,7 +202,9 @@ def compose_question(
         "answer_labels": {a.value: label for a, label in ANSWER_LABELS.items()},
         "usefulness_labels": {u.value: label for u, label in USEFULNESS_LABELS.items()},
     }
-    return system_email(notification, context, settings)
+    return author_email(
+        notification, letter, NotificationKind(notification.kind), settings, context
+    )
 
 
 def record_answer(
