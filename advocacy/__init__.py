@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
+    from advocacy.dashboard.cli import figures_command
     from advocacy.delivery import webhooks
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
     app.cli.add_command(users_command)
+    app.cli.add_command(figures_command)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

@@ -154,6 +154,8 @@ class Letter(QueueMixin[LetterState], Base):
     )
     constituency_code: Mapped[str | None] = mapped_column(String(9), default=None, index=True)
     constituency_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Where the letter came from (a newsletter, an event, a partner's page): `?source=`.
+    source: Mapped[str | None] = mapped_column(String(40), default=None)
 
     state: Mapped[LetterState] = mapped_column(
         String(32), default=LetterState.AWAITING_CONFIRMATION
