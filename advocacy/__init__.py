@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(words_views.bp)
     app.register_blueprint(response_views.inbound_bp)
     app.register_blueprint(response_views.bp)
+    app.register_blueprint(response_views.staff_bp)
     app.register_blueprint(workspace_views.bp)
     errors.init_app(app)
     cli.init_app(app)

@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, Insert, String, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from advocacy.models import Letter, LetterReply, utcnow
+from advocacy.models import Campaign, Letter, LetterReply, utcnow
 from advocacy.models.base import UTCDateTime
 from advocacy.responses.inbound import InboundReply
 from advocacy.responses.tokens import public_id_from_token
@@ -87,3 +87,8 @@ def record_reply(
 def letter_by_public_id(session: Session, public_id: str) -> Letter | None:
     """The letter with this public id, if any."""
     return session.scalars(select(Letter).where(Letter.public_id == public_id)).first()
+
+
+def campaign_by_slug(session: Session, slug: str) -> Campaign | None:
+    """A campaign in any status (staff see drafts and closed campaigns too)."""
+    return session.scalars(select(Campaign).where(Campaign.slug == slug)).first()

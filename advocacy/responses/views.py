@@ -1,4 +1,5 @@
-"""Views of MP responses: the Inbound Parse webhook and the questionnaire's answer page."""
+"""Views of MP responses: the Inbound Parse webhook, the questionnaire's answer page, the
+public responses.json, and the staff screen with its CSV export."""
 
 from __future__ import annotations
 
@@ -7,24 +8,39 @@ import logging
 from collections.abc import Iterator
 from typing import IO
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+)
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
+from advocacy.campaigns.services import get_campaign
 from advocacy.config import Settings
+from advocacy.dashboard.exports import stream_csv
 from advocacy.errors import json_error
 from advocacy.extensions import db
-from advocacy.models import Letter, ReplyAnswer, ReplyQuestionnaire, Usefulness
+from advocacy.models import Campaign, Letter, ReplyAnswer, ReplyQuestionnaire, Usefulness
+from advocacy.responses import figures as response_figures
 from advocacy.responses import questionnaire as questions
 from advocacy.responses import services
 from advocacy.responses.inbound import MalformedPost, PostTooLarge, read_parts, understand
 from advocacy.responses.tokens import load_questionnaire_token
+from advocacy.workspace.access import Permission, record_event, register_nav, require
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("responses", __name__)
 inbound_bp = Blueprint("inbound", __name__, url_prefix="/webhooks/sendgrid")
+staff_bp = Blueprint("responses_staff", __name__, url_prefix="/workspace")
+register_nav("responses_staff.overall", "MP replies", Permission.VIEW_DASHBOARD)
 
 CHUNK = 64 * 1024
 
@@ -165,3 +181,74 @@ def useful(token: str, value: str) -> ResponseReturnValue:
     row, offer = questions.record_answer(db.session, letter, usefulness=Usefulness(value))
     db.session.commit()
     return _answer_page(token, letter, row, recorded=True, offer=offer)
+
+
+# Figures ----------------------------------------------------------------------------------
+
+
+@bp.get("/campaigns/<slug>/responses.json")
+def responses_json(slug: str) -> ResponseReturnValue:
+    """Per-MP reply counts for the public (no personal data), cached like count.json."""
+    settings = _settings()
+    campaign = get_campaign(db.session, slug, settings.campaign_cache_seconds)
+    if campaign is None:
+        abort(404)
+    figures = response_figures.cached(db.session, campaign, settings.count_cache_seconds)
+    response = jsonify(response_figures.public_json(campaign, figures))
+    max_age = max(int(settings.count_cache_seconds), 0)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _staff_campaign(slug: str) -> Campaign:
+    campaign = services.campaign_by_slug(db.session, slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _staff_page(campaign: Campaign | None) -> ResponseReturnValue:
+    figures = response_figures.compute(db.session, campaign)
+    hexes, map_width, map_height, legend = response_figures.rate_map(figures)
+    return render_template(
+        "responses/staff.html",
+        campaign=campaign,
+        figures=figures,
+        chart=response_figures.histogram_chart(figures),
+        hexes=hexes,
+        map_width=map_width,
+        map_height=map_height,
+        legend=legend,
+        too_few=response_figures.TOO_FEW,
+        min_letters=response_figures.RANK_MIN_LETTERS,
+        min_informed=response_figures.RANK_MIN_INFORMED,
+    )
+
+
+@staff_bp.get("/responses")
+@require(Permission.VIEW_DASHBOARD)
+def overall() -> ResponseReturnValue:
+    """MP replies across every campaign."""
+    return _staff_page(None)
+
+
+@staff_bp.get("/campaigns/<slug>/responses")
+@require(Permission.VIEW_DASHBOARD)
+def campaign_responses(slug: str) -> ResponseReturnValue:
+    """One campaign's MP replies: rates, times, by MP and party, and the map."""
+    return _staff_page(_staff_campaign(slug))
+
+
+@staff_bp.get("/campaigns/<slug>/responses.csv")
+@require(Permission.EXPORT_AGGREGATE)
+def campaign_responses_csv(slug: str) -> ResponseReturnValue:
+    """The campaign's reply figures as CSV (counts only), audited."""
+    campaign = _staff_campaign(slug)
+    rows = list(response_figures.csv_rows(response_figures.compute(db.session, campaign)))
+    record_event("responses.export", target=f"campaign:{campaign.id}", rows=len(rows) - 1)
+    response = Response(stream_with_context(stream_csv(rows[0], rows[1:])), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{campaign.slug}-mp-replies.csv"'
+    )
+    return response

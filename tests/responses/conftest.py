@@ -18,8 +18,9 @@ from tests.conftest import make_settings
 from tests.delivery.conftest import campaign, fake_sendgrid
 from tests.fakes.sendgrid import AcceptedMessage, FakeSendGrid
 from tests.responses.helpers import send_letters
+from tests.workspace.conftest import _cheap_password_hashes, staff_client
 
-__all__ = ["campaign", "fake_sendgrid"]
+__all__ = ["_cheap_password_hashes", "campaign", "fake_sendgrid", "staff_client"]
 
 INBOUND_SECRET = "inbound-secret-for-tests-0123456789"
 REPLY_DOMAIN = "replies.campaign.example"
