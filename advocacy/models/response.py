@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.models.base import Base, utcnow
@@ -20,15 +20,18 @@ class LetterReply(Base):
     """One reply (or automatic acknowledgement) detected through the per-letter address."""
 
     __tablename__ = "letter_replies"
-    # The same message posted twice (SendGrid retries) is recorded once.
-    __table_args__ = (UniqueConstraint("letter_id", "message_digest"),)
+    # Keyed by (letter, message), so the same message posted twice (SendGrid retries) is
+    # recorded once. On SQLite the table is the key's own B-tree (WITHOUT ROWID): a reply
+    # is then one B-tree insert rather than a row and a separate unique index.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    letter_id: Mapped[int] = mapped_column(
+        ForeignKey("letters.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     # A keyed hash of the Message-ID (or, without one, of the header block): it tells two
     # posts of one message apart from two messages, and cannot be checked against a guess
     # without SECRET_KEY.
-    message_digest: Mapped[str] = mapped_column(String(64))
+    message_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     is_automatic: Mapped[bool] = mapped_column(default=False)
     # Whether the sender's domain is the MP's (parliament.uk).

@@ -18,14 +18,8 @@ import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email import policy
 from email.header import decode_header, make_header
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 from functools import lru_cache
-
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from advocacy.responses.tokens import find_tokens
 
@@ -76,56 +70,112 @@ class InboundReply:
     is_from_mp: bool
 
 
-class _Collector:
-    """Keeps the wanted parts of a multipart stream, each up to its cap, and drops the rest."""
+class _Splitter:
+    """A streaming multipart reader that keeps the wanted parts and drops the rest.
 
-    def __init__(self) -> None:
+    Boundaries are found with bytes.find, so a post costs little more than copying it;
+    only the tail of the buffer (enough to hold a boundary split across reads) is kept
+    while an unwanted part streams past. Line ends may be CRLF (RFC 2046) or LF (as in
+    SendGrid's own sample posts).
+    """
+
+    _HEADER_END = re.compile(rb"\r?\n\r?\n")
+    _NAME = re.compile(rb'(?:^|[;\s])name="([^"]*)"', re.IGNORECASE | re.MULTILINE)
+    _FILENAME = re.compile(rb"[;\s]filename\*?=", re.IGNORECASE)
+    _MAX_PART_HEADERS = 16 * 1024
+
+    def __init__(self, boundary: bytes) -> None:
+        self.delimiter = b"\n--" + boundary
         self.parts: dict[str, bytes] = {}
-        self._name: str | None = None
-        self._buffer = bytearray()
-        self._cap = 0
+        self.buffer = b"\n"  # the first boundary may open the body without a line break
+        self.pos = 0  # where unread data starts in the buffer (slicing would copy it)
+        self.state = "preamble"
+        self.seen_boundary = False
+        self.name: str | None = None
+        self.kept = bytearray()
+        self.cap = 0
 
-    def drain(self, decoder: MultipartDecoder) -> bool:
-        """Apply the decoder's pending events; True once the closing boundary was seen."""
-        while True:
-            event = decoder.next_event()
-            if isinstance(event, NeedData):
+    def _keep(self, start: int, end: int) -> None:
+        room = self.cap - len(self.kept)
+        if self.name is not None and room > 0:
+            self.kept += self.buffer[start : min(end, start + room)]
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take the next bytes of the body; True once the closing boundary was read."""
+        self.buffer = self.buffer[self.pos :] + chunk if self.pos else self.buffer + chunk
+        self.pos = 0
+        while self.state != "done":
+            if self.state in {"preamble", "body"}:
+                if not self._to_boundary():
+                    return False
+            elif self.state == "after_boundary":
+                if len(self.buffer) - self.pos < 2:
+                    return False
+                if self.buffer.startswith(b"--", self.pos):
+                    self.state = "done"
+                    break
+                line_end = self.buffer.find(b"\n", self.pos)
+                if line_end < 0:
+                    return False
+                self.pos = line_end + 1
+                self.state = "headers"
+            elif not self._part_headers():
                 return False
-            if isinstance(event, Epilogue):
-                return True
-            if isinstance(event, File):
-                self._name = None
-            elif isinstance(event, Field):
-                self._cap = KEPT_PARTS.get(event.name, 0)
-                self._name = event.name if self._cap else None
-                self._buffer = bytearray()
-            elif isinstance(event, Data) and self._name is not None:
-                room = self._cap - len(self._buffer)
-                if room > 0:
-                    self._buffer += event.data[:room]
-                if not event.more_data:
-                    self.parts[self._name] = bytes(self._buffer)
-                    self._name = None
+        return True
+
+    def _to_boundary(self) -> bool:
+        """Pass the current part's data; True when its closing boundary was reached."""
+        at = self.buffer.find(self.delimiter, self.pos)
+        if at < 0:
+            # Keep enough to hold a boundary (and a CR before it) split across reads.
+            safe = len(self.buffer) - len(self.delimiter) - 1
+            if safe > self.pos:
+                if self.state == "body":
+                    self._keep(self.pos, safe)
+                self.pos = safe
+            return False
+        if self.state == "body":
+            end = at - 1 if at > self.pos and self.buffer[at - 1] == 13 else at  # a CR
+            self._keep(self.pos, end)
+            if self.name is not None:
+                self.parts[self.name] = bytes(self.kept)
+        self.seen_boundary = True
+        self.pos = at + len(self.delimiter)
+        self.state = "after_boundary"
+        return True
+
+    def _part_headers(self) -> bool:
+        """Read a part's headers; True once they are complete."""
+        end = self._HEADER_END.search(self.buffer, self.pos)
+        if end is None:
+            if len(self.buffer) - self.pos > self._MAX_PART_HEADERS:
+                raise MalformedPost("part headers too long")
+            return False
+        match = self._NAME.search(self.buffer, self.pos, end.start())
+        name = match.group(1).decode("utf-8", "replace") if match else ""
+        is_file = self._FILENAME.search(self.buffer, self.pos, end.start()) is not None
+        self.cap = 0 if is_file else KEPT_PARTS.get(name, 0)
+        self.name = name if self.cap else None
+        self.kept = bytearray()
+        # The data starts here; the line break before the next boundary belongs to it.
+        self.pos = end.end()
+        self.state = "body"
+        return True
 
 
 def read_parts(chunks: Iterable[bytes], boundary: bytes, max_bytes: int) -> dict[str, bytes]:
     """The kept parts of a multipart body read chunk by chunk; raise PostTooLarge past max."""
-    decoder = MultipartDecoder(boundary, max_form_memory_size=None)
-    collector = _Collector()
+    splitter = _Splitter(boundary)
     total = 0
-    try:
-        for chunk in chunks:
-            total += len(chunk)
-            if total > max_bytes:
-                raise PostTooLarge
-            decoder.receive_data(chunk)
-            if collector.drain(decoder):
-                return collector.parts
-        decoder.receive_data(None)
-        collector.drain(decoder)
-    except ValueError as exc:
-        raise MalformedPost(str(exc)) from exc
-    return collector.parts
+    for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise PostTooLarge
+        if splitter.feed(chunk):
+            return splitter.parts
+    if not splitter.seen_boundary:
+        raise MalformedPost("no multipart boundary in the body")
+    return splitter.parts
 
 
 def header_section(raw_message: bytes) -> bytes:
@@ -148,7 +198,33 @@ def _header_text(value: str | None) -> str:
         return value
 
 
-def is_automatic(headers: Message, subject: str) -> bool:
+class Headers:
+    """The header fields of a message block, looked up case-insensitively.
+
+    A few fields are all we read, so this unfolds and splits the block with two regular
+    expressions rather than building an email.message.Message.
+    """
+
+    _FOLD = re.compile(rb"\r?\n[ \t]+")
+    _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.MULTILINE)
+
+    def __init__(self, block: bytes) -> None:
+        self._fields: dict[str, list[str]] = {}
+        for name, value in self._FIELD.findall(self._FOLD.sub(b" ", block)):
+            key = name.decode("ascii").lower()
+            self._fields.setdefault(key, []).append(value.decode("utf-8", "replace"))
+
+    def get(self, name: str) -> str | None:
+        """The first value of a field, or None."""
+        values = self._fields.get(name.lower())
+        return values[0] if values else None
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of a field."""
+        return self._fields.get(name.lower(), [])
+
+
+def is_automatic(headers: Headers, subject: str) -> bool:
     """True for out-of-office replies and automatic acknowledgements."""
     auto_submitted = (headers.get("Auto-Submitted") or "").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
@@ -162,12 +238,16 @@ def is_automatic(headers: Message, subject: str) -> bool:
     return bool(_AUTOMATIC_SUBJECT.match(subject))
 
 
+_ANGLE_ADDRESS = re.compile(r"<[^<>@\s]+@([^<>\s]+)>")
+_BARE_ADDRESS = re.compile(r"[^<>@\s,;\"]+@([A-Za-z0-9.-]+)")
+
+
 def is_mp_domain(sender: str) -> bool:
     """True when the sender's address is at parliament.uk (or one of its subdomains)."""
-    addresses = [address for _, address in getaddresses([sender]) if "@" in address]
-    if not addresses:
+    match = _ANGLE_ADDRESS.search(sender) or _BARE_ADDRESS.search(sender)
+    if match is None:
         return False
-    domain = addresses[0].rsplit("@", 1)[1].strip().rstrip(".>").lower()
+    domain = match.group(1).strip().rstrip(".").lower()
     return domain == MP_DOMAIN or domain.endswith("." + MP_DOMAIN)
 
 
@@ -176,14 +256,11 @@ def _digest_key(secret_key: str) -> bytes:
     return hmac.new(secret_key.encode(), b"inbound-message-id", hashlib.sha256).digest()
 
 
-def message_digest(headers: Message, header_block: bytes, secret_key: str) -> str:
+def message_digest(headers: Headers, header_block: bytes, secret_key: str) -> str:
     """A keyed digest of the Message-ID (of the whole header block if there is none)."""
     message_id = (headers.get("Message-ID") or "").strip()
     material = message_id.encode("utf-8", "replace") if message_id else header_block
     return hmac.new(_digest_key(secret_key), material, hashlib.sha256).hexdigest()
-
-
-_PARSER = BytesHeaderParser(policy=policy.compat32)
 
 
 def understand(parts: dict[str, bytes], secret_key: str) -> InboundReply:
@@ -191,15 +268,17 @@ def understand(parts: dict[str, bytes], secret_key: str) -> InboundReply:
     header_block = parts.get("headers")
     if header_block is None:
         header_block = header_section(parts.get("email", b""))
-    headers = _PARSER.parsebytes(header_block)
+    headers = Headers(header_block)
     recipients = [parts.get("envelope", b""), parts.get("to", b""), parts.get("cc", b"")]
     recipients += [
         value.encode("utf-8", "replace")
         for name in ("To", "Cc", "Delivered-To")
-        for value in headers.get_all(name) or []
+        for value in headers.get_all(name)
     ]
-    subject = _text(parts["subject"]) if "subject" in parts else _header_text(headers["Subject"])
-    sender = _text(parts["from"]) if "from" in parts else _header_text(headers["From"])
+    subject = (
+        _text(parts["subject"]) if "subject" in parts else _header_text(headers.get("Subject"))
+    )
+    sender = _text(parts["from"]) if "from" in parts else _header_text(headers.get("From"))
     return InboundReply(
         tokens=tuple(find_tokens(*recipients)),
         message_digest=message_digest(headers, header_block, secret_key),

@@ -50,11 +50,15 @@ def _settings() -> Settings:
     return settings
 
 
-def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
-    while True:
-        chunk = stream.read(CHUNK)
+def _chunks(stream: IO[bytes], length: int | None) -> Iterator[bytes]:
+    """The body in reads of at most CHUNK bytes (no read past a known length)."""
+    remaining = length
+    while remaining is None or remaining > 0:
+        chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
         if not chunk:
             return
+        if remaining is not None:
+            remaining -= len(chunk)
         yield chunk
 
 
@@ -85,7 +89,7 @@ def inbound_parse(secret: str) -> ResponseReturnValue:
         return json_error(400, "not_multipart", "Inbound Parse posts are multipart/form-data.")
     request.max_content_length = limit
     try:
-        parts = read_parts(_chunks(request.stream), boundary.encode("latin-1"), limit)
+        parts = read_parts(_chunks(request.stream, length), boundary.encode("latin-1"), limit)
     except (PostTooLarge, RequestEntityTooLarge):
         logger.info("inbound message ignored: over the %d byte limit", limit)
         response = _done("ignored: too large")
@@ -94,9 +98,13 @@ def inbound_parse(secret: str) -> ResponseReturnValue:
     except MalformedPost:
         return json_error(400, "malformed", "The multipart body cannot be parsed.")
     reply = understand(parts, settings.secret_key)
-    report = services.record_reply(db.session, reply, settings.secret_key)
-    db.session.commit()
-    logger.info(
+    if db.engine is None:
+        raise RuntimeError("database is not configured")
+    report = services.record_reply(db.engine, reply, settings.secret_key)
+    # Counts only; one line per message is kept for debugging, as the webhook is busy.
+    level = logging.WARNING if report.forged else logging.DEBUG
+    logger.log(
+        level,
         "inbound message: %d recorded, %d ignored, %d forged tokens (%s)",
         report.recorded,
         report.ignored,

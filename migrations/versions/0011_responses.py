@@ -22,8 +22,7 @@ def upgrade() -> None:
     """Apply this revision."""
     op.create_table(
         "letter_replies",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("letter_id", sa.Integer(), nullable=False),
+        sa.Column("letter_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("message_digest", sa.String(length=64), nullable=False),
         sa.Column("received_at", advocacy.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("is_automatic", sa.Boolean(), nullable=False),
@@ -34,10 +33,8 @@ def upgrade() -> None:
             name=op.f("fk_letter_replies_letter_id_letters"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_letter_replies")),
-        sa.UniqueConstraint(
-            "letter_id", "message_digest", name=op.f("uq_letter_replies_letter_id_message_digest")
-        ),
+        sa.PrimaryKeyConstraint("letter_id", "message_digest", name=op.f("pk_letter_replies")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "reply_questionnaires",

@@ -37,6 +37,8 @@ def replies(session: Session, letter: Letter) -> list[LetterReply]:
     session.expire_all()
     return list(
         session.scalars(
-            select(LetterReply).where(LetterReply.letter_id == letter.id).order_by(LetterReply.id)
+            select(LetterReply)
+            .where(LetterReply.letter_id == letter.id)
+            .order_by(LetterReply.received_at, LetterReply.message_digest)
         )
     )

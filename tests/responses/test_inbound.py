@@ -131,8 +131,9 @@ def test_a_second_post_of_the_same_message_changes_nothing(
     (first,) = replies(session, letter)
     # A different message (a real reply after the acknowledgement) is a second row.
     post_reply(message, message_id="<reply-2@mail.parliament.uk>")
-    assert next(r.id for r in replies(session, letter)) == first.id
-    assert len(replies(session, letter)) == 2
+    digests = {r.message_digest for r in replies(session, letter)}
+    assert len(digests) == 2
+    assert first.message_digest in digests
 
 
 def test_without_a_message_id_the_header_block_tells_duplicates_apart(
