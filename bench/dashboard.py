@@ -69,7 +69,7 @@ from bench._harness import SERVERS, bench_env, find_wrk, gunicorn, wrk  # noqa: 
 
 CAMPAIGNS = 5
 DAYS = 90
-SOURCES = ("newsletter", "twitter", "event", "partner-page", None)
+SOURCES = ("newsletter", "twitter", "event", "partner-page", "")
 S = LetterState
 # (state, weight, confirmed, sent)
 MIX = (

@@ -8,7 +8,6 @@ from advocacy.models.campaign import (
     CampaignTarget,
     LetterTemplate,
     LetterTemplateVersion,
-    Partner,
     Signature,
     Target,
     TargetKind,
@@ -26,6 +25,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.partner import ConsentWording, Partner, PartnerConsent
 from advocacy.models.staff import (
     AuditEvent,
     StaffSession,
@@ -34,6 +34,7 @@ from advocacy.models.staff import (
     StaffUser,
     WorkspaceSetting,
 )
+from advocacy.models.worker_status import WorkerState, WorkerStatus
 
 __all__ = [
     "LETTER_TRANSITIONS",
@@ -44,6 +45,7 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
+    "ConsentWording",
     "Dimension",
     "IllegalTransition",
     "Letter",
@@ -56,6 +58,7 @@ __all__ = [
     "NotificationKind",
     "NotificationState",
     "Partner",
+    "PartnerConsent",
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "Signature",
@@ -66,6 +69,8 @@ __all__ = [
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkerState",
+    "WorkerStatus",
     "WorkspaceSetting",
     "utcnow",
 ]
