@@ -17,17 +17,26 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## run: migrate, seed, then start the web server and the delivery worker together
+## (the worker is started again whenever it exits; Ctrl-C stops both)
 run: $(STAMP)
 	$(BIN)/advocacy db upgrade
 	$(BIN)/advocacy seed
 	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/advocacy worker & \
-	$(BIN)/advocacy run --host $(HOST) --port $(PORT) --no-reload
+	@export HOST=$(HOST) PORT=$(PORT); \
+	$(BIN)/advocacy dev --host $(HOST) --port $(PORT)
 
 ## test: every test (SQLite by default; set TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS)
+
+## browsers: install Debian's Chromium, which the browser tests drive (they skip without it)
+browsers:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "Chromium is installed: $$(command -v chromium)"; \
+	else \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium fonts-noto-core; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

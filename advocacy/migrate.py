@@ -20,7 +20,7 @@ def alembic_config(database_url: str) -> AlembicConfig:
 
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
-    """Migrate the database up to a revision."""
+    """Migrate the database up to a revision ("heads": every branch of the history)."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -102,6 +102,7 @@ def make_settings(database_url: str, instance_path: Path, **overrides: Any) -> S
         "MAIL_FROM": "letters@campaign.example",
         "COUNT_CACHE_SECONDS": "0",
         "CAMPAIGN_CACHE_SECONDS": "0",
+        "HEALTH_CACHE_SECONDS": "0",
         "LOOKUP_CONNECT_TIMEOUT": "0.5",
         "LOOKUP_READ_TIMEOUT": "1",
     }
@@ -163,3 +164,15 @@ def http() -> Iterator[requests.Session]:
 def clock() -> FakeClock:
     """A hand-driven clock for circuit breakers and caches."""
     return FakeClock()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say at the very end when the browser tests could not run, rather than skip quietly."""
+    from tests.browser.conftest import chromium_path
+
+    if chromium_path() is None:
+        terminalreporter.write_sep(
+            "!",
+            "browser tests were skipped: Chromium is not installed (run `make browsers`)",
+            yellow=True,
+        )

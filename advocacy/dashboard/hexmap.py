@@ -9,10 +9,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 HEXJSON = Path(__file__).resolve().parent / "data" / "uk-constituencies-2024.hexjson"
 SIZE = 8.0  # centre to corner, in SVG units
 # Light to dark: enough steps to tell places apart, few enough to name in a legend.
 SHADES = ("#f1f1f1", "#d6e6f4", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+# Labels on these are drawn white, so they stay legible.
+DARK_SHADES = frozenset(SHADES[-2:])
 # Hexes that still carry a code the boundary had before its final name was settled.
 RENAMED_CODES = {
     "S14000006": "S14000107",
@@ -32,6 +36,8 @@ class Hex:
     x: float
     y: float
     points: str
+    name_html: str = ""  # the name, HTML-escaped once for every page that draws it
+    short_html: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,17 @@ def layout(names_json: str = "") -> Layout:
             for i in range(6)
         )
         points = " ".join(f"{px:.1f},{py:.1f}" for px, py in corners)
-        hexes.append(Hex(_code(code, name, names), name, round(cx, 1), round(cy, 1), points))
+        hexes.append(
+            Hex(
+                _code(code, name, names),
+                name,
+                round(cx, 1),
+                round(cy, 1),
+                points,
+                str(escape(name)),
+                str(escape(short_label(name))),
+            )
+        )
     hexes.sort(key=lambda h: h.name)
     max_x = max(h.x for h in hexes) + width
     max_y = max(h.y for h in hexes) + 2 * SIZE
@@ -116,3 +132,31 @@ def short_label(name: str) -> str:
     if len(letters) >= 2:
         return "".join(w[0] for w in letters[:3])
     return name[:3]
+
+
+def render(layout: Layout, counts: Mapping[str, int], step: int, link_prefix: str) -> Markup:
+    """The map as SVG: each hex a link named with its constituency and count.
+
+    Built here rather than in a template: 650 hexes through a template macro cost more
+    than the rest of the dashboard together.
+    """
+    prefix = escape(link_prefix)
+    parts = [
+        f'<svg class="hexmap" viewBox="0 0 {layout.width} {layout.height}" role="group" '
+        'aria-labelledby="map-title" xmlns="http://www.w3.org/2000/svg">'
+        '<title id="map-title">Letters written in each of the 650 constituencies; each hex '
+        "links to that constituency's figures</title>"
+    ]
+    for cell in layout.hexes:
+        n = counts.get(cell.code, 0)
+        label = f"{cell.name_html}: {n:,} letter{'' if n == 1 else 's'}"
+        colour = shade(n, step)
+        ink = "#fff" if colour in DARK_SHADES else "#222"
+        parts.append(
+            f'<a href="{prefix}{cell.code}" aria-label="{label}">'
+            f'<polygon points="{cell.points}" fill="{colour}"><title>{label}</title>'
+            f'</polygon><text x="{cell.x}" y="{cell.y + 1.6:.1f}" text-anchor="middle" '
+            f'fill="{ink}" aria-hidden="true">{cell.short_html}</text></a>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every value above is escaped or numeric

@@ -8,13 +8,16 @@ letters. A partner's figures are filtered here, never in a template.
 from __future__ import annotations
 
 import csv
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from advocacy.directory.snapshot import SNAPSHOT_CSV
@@ -24,7 +27,9 @@ NATIONS = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland
 UNKNOWN = "Not known"
 
 
-@dataclass(frozen=True)
+# Mutable with slots rather than frozen: a page builds over a thousand of these, and a
+# frozen dataclass pays for every field it sets.
+@dataclass(slots=True)
 class Counts:
     """The figures of one counter row (or a sum of several)."""
 
@@ -42,8 +47,8 @@ class Counts:
     expired: int = 0
 
     @classmethod
-    def of(cls, row: CampaignCount) -> Counts:
-        """The figures of a counter row."""
+    def of(cls, row: Any) -> Counts:
+        """The figures of a counter row (a model or a plain row)."""
         return cls(
             written=row.written,
             confirmed=row.confirmed,
@@ -134,11 +139,12 @@ def _percent(part: int, whole: int) -> float:
 
 def _rows(
     session: Session, dimension: Dimension, campaign_ids: Sequence[int] | None = None
-) -> list[CampaignCount]:
-    query = select(CampaignCount).where(CampaignCount.dimension == dimension)
+) -> list[Any]:
+    """Counter rows as plain rows (no ORM identity map: a page reads hundreds of them)."""
+    query = select(*CampaignCount.__table__.columns).where(CampaignCount.dimension == dimension)
     if campaign_ids is not None:
         query = query.where(CampaignCount.campaign_id.in_(campaign_ids))
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
 def _partner_row(session: Session, campaign_id: int, partner_id: int) -> Counts:
@@ -153,7 +159,8 @@ def campaign_figures(
     if partner_id is not None:
         # Signatures are counted per campaign only: a partner's are its confirmed letters.
         counts = _partner_row(session, campaign.id, partner_id)
-        return Figures(counts=Counts(**{**counts.__dict__, "signatures": counts.confirmed}))
+        counts.signatures = counts.confirmed
+        return Figures(counts=counts)
     row = session.get(CampaignCount, (campaign.id, Dimension.CAMPAIGN, ""))
     return Figures(counts=Counts.of(row) if row is not None else Counts(), goal=campaign.goal)
 
@@ -239,21 +246,37 @@ def _regions() -> dict[str, tuple[str, str]]:
     return result
 
 
+def cached_seats(session: Session, ttl: float) -> dict[str, Seat]:
+    """`seats`, kept by this process for `ttl` seconds (the directory changes by sync only)."""
+    if ttl <= 0 or not has_app_context():
+        return seats(session)
+    cached = current_app.extensions.get("dashboard_seats")
+    if cached is not None and time.monotonic() - cached[0] <= ttl:
+        return cast(dict[str, Seat], cached[1])
+    loaded = seats(session)
+    current_app.extensions["dashboard_seats"] = (time.monotonic(), loaded)
+    return loaded
+
+
 def seats(session: Session) -> dict[str, Seat]:
-    """Every constituency with its current MP: 650 rows, read once per page."""
+    """Every constituency with its current MP: 650 plain rows, read once per page."""
     regions = _regions()
+    mp = MemberOfParliament
+    rows = session.execute(
+        select(mp.constituency_code, mp.constituency_name, mp.name_display, mp.party, mp.member_id)
+    )
     result = {}
-    for mp in session.scalars(select(MemberOfParliament)):
-        region, nation = regions.get(mp.constituency_code, ("", ""))
-        nation = nation or NATIONS.get(mp.constituency_code[:1], UNKNOWN)
-        result[mp.constituency_code] = Seat(
-            code=mp.constituency_code,
-            name=mp.constituency_name,
+    for code, name, mp_name, party, member_id in rows:
+        region, nation = regions.get(code, ("", ""))
+        nation = nation or NATIONS.get(code[:1], UNKNOWN)
+        result[code] = Seat(
+            code=code,
+            name=name,
             region=region or nation,
             nation=nation,
-            mp_name=mp.name_display,
-            party=mp.party,
-            member_id=mp.member_id,
+            mp_name=mp_name,
+            party=party,
+            member_id=member_id,
         )
     return result
 
@@ -302,13 +325,16 @@ def breakdown(
     by: str,
     *,
     seat_index: dict[str, Seat] | None = None,
+    constituency_rows: list[Any] | None = None,
 ) -> Breakdown:
     """The campaign's letters broken down by one of BREAKDOWNS."""
     if by not in BREAKDOWNS:
         raise ValueError(f"unknown breakdown {by!r}")
     index = seat_index if seat_index is not None else seats(session)
     if by in {"constituency", "nation", "region"}:
-        rows = _rows(session, Dimension.CONSTITUENCY, [campaign.id])
+        rows = constituency_rows
+        if rows is None:
+            rows = _rows(session, Dimension.CONSTITUENCY, [campaign.id])
         if by == "constituency":
             return Breakdown(by, [_constituency_row(row, index) for row in rows])
         groups: dict[str, list[Counts]] = defaultdict(list)
@@ -352,7 +378,7 @@ def breakdown(
     )
 
 
-def _constituency_row(row: CampaignCount, index: dict[str, Seat]) -> BreakdownRow:
+def _constituency_row(row: Any, index: dict[str, Seat]) -> BreakdownRow:
     seat = index.get(row.item)
     if seat is None:
         label = row.item or "Not known"
@@ -361,7 +387,7 @@ def _constituency_row(row: CampaignCount, index: dict[str, Seat]) -> BreakdownRo
     return BreakdownRow(row.item, seat.name, Counts.of(row), detail, constituency=seat.code)
 
 
-def _member_row(row: CampaignCount, members: dict[int, Seat]) -> BreakdownRow:
+def _member_row(row: Any, members: dict[int, Seat]) -> BreakdownRow:
     seat = members.get(int(row.item)) if row.item.isdigit() else None
     if seat is None:
         return BreakdownRow(
@@ -376,10 +402,43 @@ def _member_row(row: CampaignCount, members: dict[int, Seat]) -> BreakdownRow:
     )
 
 
-def constituency_counts(session: Session, campaign: Campaign) -> dict[str, Counts]:
+def constituency_rows(session: Session, campaign: Campaign) -> list[Any]:
+    """The campaign's per-constituency counter rows (for `breakdown` and the map)."""
+    return _rows(session, Dimension.CONSTITUENCY, [campaign.id])
+
+
+def constituency_counts(
+    session: Session, campaign: Campaign, rows: list[Any] | None = None
+) -> dict[str, Counts]:
     """Each constituency's figures (for the map and a constituency's own page)."""
-    return {
-        row.item: Counts.of(row)
-        for row in _rows(session, Dimension.CONSTITUENCY, [campaign.id])
-        if row.item
+    if rows is None:
+        rows = constituency_rows(session, campaign)
+    return {row.item: Counts.of(row) for row in rows if row.item}
+
+
+def first_signature_day(session: Session, campaign: Campaign) -> date | None:
+    """The first day with a signature (one look at the day counters)."""
+    item = session.scalar(
+        select(func.min(CampaignCount.item)).where(
+            CampaignCount.campaign_id == campaign.id, CampaignCount.dimension == Dimension.DAY
+        )
+    )
+    return date.fromisoformat(item) if item else None
+
+
+def partner_overview(
+    session: Session, campaigns: Sequence[Campaign], partner_id: int
+) -> list[CampaignSummary]:
+    """Each campaign's figures counting only one partner's letters (one query)."""
+    rows = {
+        row.campaign_id: row
+        for row in _rows(session, Dimension.PARTNER, [c.id for c in campaigns])
+        if row.item == str(partner_id)
     }
+    summaries = []
+    for campaign in campaigns:
+        counts = Counts.of(rows[campaign.id]) if campaign.id in rows else Counts()
+        # Signatures are counted per campaign only: a partner's are its confirmed letters.
+        counts.signatures = counts.confirmed
+        summaries.append(CampaignSummary(campaign=campaign, figures=Figures(counts=counts)))
+    return summaries

@@ -2,8 +2,8 @@
 
 `SendGridBackend` talks to SendGrid's v3 mail send API; `OutboxBackend` writes .eml files for
 development. Both raise the same exceptions, which tell the worker what to do next: retry later
-(`TransientMailError`, `RateLimited`), give up on this message (`PermanentMailError`) or stop
-sending altogether (`MailAuthError`).
+(`TransientMailError`, `RateLimited`), give up on this message (`PermanentMailError`) or pause
+sending until the API key is taken again (`MailAuthError`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -28,8 +29,10 @@ from sendgrid.helpers.mail import (
     CustomArg,
     From,
     Mail,
+    MailSettings,
     OpenTracking,
     ReplyTo,
+    SandBoxMode,
     SubscriptionTracking,
     To,
     TrackingSettings,
@@ -163,20 +166,34 @@ def error_messages(body: bytes | str) -> list[str]:
     return messages
 
 
+def header_name(name: str | None) -> str | None:
+    """A display name as SendGrid's v3 API needs it: quoted when it holds `,` or `;`.
+
+    SendGrid copies `name` into the header as it is, and a bare comma there splits
+    "Khan, Ayesha" into two addresses (its documented limitation, and the fix it suggests).
+    Quotes and backslashes inside are escaped; forms refuse them in names anyway.
+    """
+    if not name:
+        return None
+    if "," in name or ";" in name:
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
+
+
 def build_mail(email: OutgoingEmail) -> Mail:
     """The SendGrid request for an email, built with the library's helpers."""
     mail = Mail(
-        from_email=From(email.from_email, email.from_name or None),
-        to_emails=To(email.to_email, email.to_name or None),
+        from_email=From(email.from_email, header_name(email.from_name)),
+        to_emails=To(email.to_email, header_name(email.to_name)),
         subject=email.subject,
     )
     mail.content = [Content("text/plain", email.text), Content("text/html", email.html)]
     if email.reply_to_list:
         mail.reply_to_list = [
-            ReplyTo(address, name or None) for address, name in email.reply_to_list
+            ReplyTo(address, header_name(name)) for address, name in email.reply_to_list
         ]
     elif email.reply_to_email:
-        mail.reply_to = ReplyTo(email.reply_to_email, email.reply_to_name or None)
+        mail.reply_to = ReplyTo(email.reply_to_email, header_name(email.reply_to_name))
     if email.custom_args:
         mail.custom_arg = [CustomArg(key, value) for key, value in email.custom_args.items()]
     if email.categories:
@@ -249,7 +266,30 @@ class SendGridBackend:
 
     def send(self, email: OutgoingEmail) -> SendResult:
         """POST one email; return SendGrid's message id or raise a MailError."""
-        body = json.dumps(build_mail(email).get(), separators=(",", ":")).encode()
+        return self._post(build_mail(email))
+
+    def check_key(self, address: str) -> None:
+        """Ask SendGrid whether it takes the API key, sending nothing; MailError if not.
+
+        The request is a mail send in sandbox mode, which SendGrid authenticates, checks
+        for the Mail Send permission and validates like any other but never delivers, so
+        the check needs no permission beyond the one sending needs. Raises MailAuthError
+        while the key is refused; a 2xx, or a 4xx about the message, means it is accepted.
+        """
+        mail = Mail(
+            from_email=From(address),
+            to_emails=To(address),
+            subject="API key check",
+            plain_text_content="Sandbox mode: never delivered.",
+        )
+        mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
+        try:
+            self._post(mail)
+        except PermanentMailError:
+            return
+
+    def _post(self, mail: Mail) -> SendResult:
+        body = json.dumps(mail.get(), separators=(",", ":")).encode()
         try:
             response = self._session().post(
                 self.url, data=body, headers=self._headers, timeout=self.timeout
@@ -337,12 +377,35 @@ class OutboxBackend:
             message["X-Categories"] = ", ".join(email.categories)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{message_id}.eml"
-        # Written aside and renamed, so a reader never sees half a message.
-        partial = self.directory / f".{name}.partial"
-        partial.write_bytes(bytes(message))
-        os.replace(partial, self.directory / name)
+        stem = f"{time.strftime('%Y%m%dT%H%M%S')}-{message_id}"
+        self._write(f"{stem}.eml", bytes(message))
+        # The .eml is quoted-printable, which breaks long links across lines; the .txt
+        # beside it is the plain text as is, with its links listed, to click through.
+        self._write(f"{stem}.txt", self.readable(email).encode())
+        logger.info("outbox: wrote %s.eml and %s.txt", stem, stem)
         return SendResult(message_id=message_id)
+
+    @staticmethod
+    def readable(email: OutgoingEmail) -> str:
+        """The message as a person reads it: the main headers, the text, then its links."""
+        links = list(dict.fromkeys(re.findall(r"https?://[^\s<>\"]+", email.text)))
+        lines = [
+            f"From: {formataddr((email.from_name, email.from_email))}",
+            f"To: {formataddr((email.to_name, email.to_email))}",
+            f"Subject: {email.subject}",
+            "",
+            email.text.rstrip("\n"),
+            "",
+        ]
+        if links:
+            lines += ["Links in this message:", *links, ""]
+        return "\n".join(lines)
+
+    def _write(self, name: str, content: bytes) -> None:
+        # Written aside and renamed, so a reader never sees half a file.
+        partial = self.directory / f".{name}.partial"
+        partial.write_bytes(content)
+        os.replace(partial, self.directory / name)
 
 
 def make_backend(settings: Settings) -> MailBackend:

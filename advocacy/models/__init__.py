@@ -8,7 +8,6 @@ from advocacy.models.campaign import (
     CampaignTarget,
     LetterTemplate,
     LetterTemplateVersion,
-    Partner,
     Signature,
     Target,
     TargetKind,
@@ -26,6 +25,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.partner import ConsentWording, Partner, PartnerConsent
 from advocacy.models.response import (
     LetterReply,
     QuestionKind,
@@ -41,6 +41,7 @@ from advocacy.models.staff import (
     StaffUser,
     WorkspaceSetting,
 )
+from advocacy.models.worker_status import WorkerState, WorkerStatus
 
 __all__ = [
     "LETTER_TRANSITIONS",
@@ -51,6 +52,7 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
+    "ConsentWording",
     "Dimension",
     "IllegalTransition",
     "Letter",
@@ -64,6 +66,7 @@ __all__ = [
     "NotificationKind",
     "NotificationState",
     "Partner",
+    "PartnerConsent",
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "QuestionKind",
@@ -78,6 +81,8 @@ __all__ = [
     "Target",
     "TargetKind",
     "Usefulness",
+    "WorkerState",
+    "WorkerStatus",
     "WorkspaceSetting",
     "utcnow",
 ]

@@ -131,6 +131,8 @@ class Letter(QueueMixin[LetterState], Base):
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None, index=True
     )
+    # The partner page's own tag for where the person came from (?source=newsletter).
+    source: Mapped[str] = mapped_column(String(100), default="")
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL"), default=None
     )
@@ -154,8 +156,6 @@ class Letter(QueueMixin[LetterState], Base):
     )
     constituency_code: Mapped[str | None] = mapped_column(String(9), default=None, index=True)
     constituency_name: Mapped[str | None] = mapped_column(String(200), default=None)
-    # Where the letter came from (a newsletter, an event, a partner's page): `?source=`.
-    source: Mapped[str | None] = mapped_column(String(40), default=None)
 
     state: Mapped[LetterState] = mapped_column(
         String(32), default=LetterState.AWAITING_CONFIRMATION
@@ -193,6 +193,7 @@ class Letter(QueueMixin[LetterState], Base):
         kwargs.setdefault("awaiting_confirmation_at", now)
         kwargs.setdefault("attempts", 0)
         kwargs.setdefault("is_possible_duplicate", False)
+        kwargs.setdefault("source", "")
         super().__init__(**kwargs)
 
     @staticmethod

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from advocacy.dashboard import hexmap
 
 # The dashboard's chart geometry, so both screens draw charts the same way.
-from advocacy.dashboard.charts import Bar, Chart, Tick, _chart, _frame, nice_ceiling
+from advocacy.dashboard.charts import Bar, Chart, Tick, _chart, _frame, _scale
 from advocacy.models import (
     Campaign,
     Letter,
@@ -382,7 +382,8 @@ def histogram_chart(figures: ResponseFigures) -> Chart:
     """The reply-time distribution as a bar chart (drawn by the template as SVG)."""
     counts = figures.histogram()
     left, right, top, bottom = _frame()
-    ceiling = nice_ceiling(max((count for _, count in counts), default=0))
+    scale = _scale(max((count for _, count in counts), default=0))
+    ceiling = scale[1]
     slot = (right - left) / len(counts)
     bars = [
         Bar(
@@ -396,7 +397,7 @@ def histogram_chart(figures: ResponseFigures) -> Chart:
         for i, (label, count) in enumerate(counts)
     ]
     x_ticks = [Tick(left + (i + 0.5) * slot, label) for i, (label, _) in enumerate(counts)]
-    return _chart("Days from delivery to the MP's first reply", ceiling, x_ticks, bars=bars)
+    return _chart("Days from delivery to the MP's first reply", scale, x_ticks, bars=bars)
 
 
 # Reply-rate bands of the hex map, lightest (lowest) first; grey where too few letters.

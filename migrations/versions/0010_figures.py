@@ -19,7 +19,8 @@ from alembic import op
 revision: str = "0010_figures"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+# The triggers count by letters.source, which the partners revision adds.
+depends_on: str | Sequence[str] | None = "0014"
 
 # Current-state columns and the letter states each counts. Queued and sending are one
 # bucket: the worker moves letters between them constantly, and nobody reads the difference.
@@ -161,8 +162,6 @@ def _create_postgres_triggers() -> None:
 
 def upgrade() -> None:
     """Apply this revision."""
-    # Where a letter came from (a newsletter, a partner's page, an event): the by-source figures.
-    op.add_column("letters", sa.Column("source", sa.String(length=40), nullable=True))
     op.create_table(
         "campaign_counts",
         sa.Column("campaign_id", sa.Integer(), nullable=False),
@@ -194,5 +193,3 @@ def downgrade() -> None:
         if postgres:
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
     op.drop_table("campaign_counts")
-    with op.batch_alter_table("letters", schema=None) as batch_op:
-        batch_op.drop_column("source")

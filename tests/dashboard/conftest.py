@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from advocacy.models import Campaign, Letter, LetterState, Signature, utcnow
+from tests.workspace.conftest import _cheap_password_hashes, make_staff, staff_client
 
 _serial = itertools.count(1)
 
@@ -83,3 +84,6 @@ DELIVERED_PATH = (S.QUEUED, S.SENDING, S.SENT, S.DELIVERED)
 def campaign(app: Flask, session: Session) -> Campaign:
     """A live campaign."""
     return make_campaign(session)
+
+
+__all__ = ["_cheap_password_hashes", "make_staff", "staff_client"]
