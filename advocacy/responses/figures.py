@@ -11,14 +11,17 @@ and RANK_MIN_INFORMED answers or detections; below that the figures say "too few
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from markupsafe import Markup, escape
 from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -26,6 +29,7 @@ from advocacy.dashboard import hexmap
 
 # The dashboard's chart geometry, so both screens draw charts the same way.
 from advocacy.dashboard.charts import Bar, Chart, Tick, _chart, _frame, _scale
+from advocacy.directory.snapshot import constituency_names
 from advocacy.models import (
     Campaign,
     Letter,
@@ -400,45 +404,65 @@ def histogram_chart(figures: ResponseFigures) -> Chart:
     return _chart("Days from delivery to the MP's first reply", scale, x_ticks, bars=bars)
 
 
-# Reply-rate bands of the hex map, lightest (lowest) first; grey where too few letters.
+# Reply-rate bands of the hex map, lowest first; grey where there are too few letters.
 RATE_SHADES = ("#fee5d9", "#fcae91", "#c6dbef", "#6baed6", "#2171b5")
+DARK_RATE_SHADES = frozenset(RATE_SHADES[-2:])
 NO_DATA = "#f1f1f1"
 FEW_DATA = "#d9d9d9"
 
 
 @dataclass(frozen=True)
-class MapHex:
-    """One constituency's hex on the reply-rate map."""
+class RateMap:
+    """What the dashboard's hex-map macro draws: the SVG and its legend."""
 
-    code: str
-    name: str
-    points: str
-    x: float
-    y: float
-    colour: str
-    label: str
-    member_key: str  # the MP's row in the table, or "" without letters
+    svg: Markup
+    legend: list[hexmap.Shade]
 
 
-def rate_map(figures: ResponseFigures) -> tuple[list[MapHex], float, float, list[tuple[str, str]]]:
-    """Hexes shaded by each MP's reply rate, the view box, and the legend."""
+@lru_cache(maxsize=1)
+def _layout() -> hexmap.Layout:
+    return hexmap.layout(json.dumps(constituency_names(), sort_keys=True))
+
+
+def rate_map(figures: ResponseFigures) -> RateMap:
+    """The dashboard's hex cartogram, each constituency shaded by its MP's reply rate.
+
+    Each hex with letters links to its MP's row in the table below the map. Drawn here,
+    as the dashboard draws its map, because 650 hexes through a template cost too much.
+    """
     by_code = {g.constituency_code: g for g in figures.by_mp if g.constituency_code}
-    geometry = hexmap.layout()
-    hexes = []
-    for h in geometry.hexes:
-        group = by_code.get(h.code)
+    layout = _layout()
+    parts = [
+        f'<svg class="hexmap" viewBox="0 0 {layout.width} {layout.height}" role="group" '
+        'aria-labelledby="rate-map-title" xmlns="http://www.w3.org/2000/svg">'
+        '<title id="rate-map-title">Each of the 650 constituencies shaded by its MP\'s reply '
+        "rate; each hex with letters links to that MP's row in the table</title>"
+    ]
+    for cell in layout.hexes:
+        group = by_code.get(cell.code)
         if group is None:
-            colour, label = NO_DATA, f"{h.name}: no letters"
+            colour, label = NO_DATA, f"{cell.name_html}: no letters"
         elif not group.is_ranked or group.rate is None:
-            colour, label = FEW_DATA, f"{h.name}: {group.name}, {TOO_FEW}"
+            colour, label = FEW_DATA, f"{cell.name_html}: {escape(group.name)}, {TOO_FEW}"
         else:
             band = min(len(RATE_SHADES) - 1, int(group.rate * len(RATE_SHADES)))
             colour = RATE_SHADES[band]
-            label = f"{h.name}: {group.name}, {group.rate:.0%} replied"
-        key = group.key if group is not None else ""
-        hexes.append(MapHex(h.code, h.name, h.points, h.x, h.y, colour, label, key))
+            label = f"{cell.name_html}: {escape(group.name)}, {group.rate:.0%} replied"
+        ink = "#fff" if colour in DARK_RATE_SHADES else "#222"
+        hex_svg = (
+            f'<polygon points="{cell.points}" fill="{colour}"><title>{label}</title></polygon>'
+            f'<text x="{cell.x}" y="{cell.y + 1.6:.1f}" text-anchor="middle" fill="{ink}" '
+            f'aria-hidden="true">{cell.short_html}</text>'
+        )
+        if group is not None:
+            hex_svg = f'<a href="#mp-{escape(group.key)}" aria-label="{label}">{hex_svg}</a>'
+        parts.append(hex_svg)
+    parts.append("</svg>")
     step = 100 // len(RATE_SHADES)
-    legend = [(NO_DATA, "no letters"), (FEW_DATA, TOO_FEW)] + [
-        (colour, f"{i * step}-{(i + 1) * step}%") for i, colour in enumerate(RATE_SHADES)
+    legend = [hexmap.Shade(NO_DATA, "no letters"), hexmap.Shade(FEW_DATA, TOO_FEW)]
+    legend += [
+        hexmap.Shade(colour, f"{i * step}% to {(i + 1) * step}% replied")
+        for i, colour in enumerate(RATE_SHADES)
     ]
-    return hexes, geometry.width, geometry.height, legend
+    # Every value above is escaped or numeric.
+    return RateMap(Markup("".join(parts)), legend)  # noqa: S704

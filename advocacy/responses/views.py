@@ -218,16 +218,12 @@ def _staff_campaign(slug: str) -> Campaign:
 
 def _staff_page(campaign: Campaign | None) -> ResponseReturnValue:
     figures = response_figures.compute(db.session, campaign)
-    hexes, map_width, map_height, legend = response_figures.rate_map(figures)
     return render_template(
         "responses/staff.html",
         campaign=campaign,
         figures=figures,
         chart=response_figures.histogram_chart(figures),
-        hexes=hexes,
-        map_width=map_width,
-        map_height=map_height,
-        legend=legend,
+        map=response_figures.rate_map(figures),
         too_few=response_figures.TOO_FEW,
         min_letters=response_figures.RANK_MIN_LETTERS,
         min_informed=response_figures.RANK_MIN_INFORMED,

@@ -198,6 +198,8 @@ def test_staff_screen_shows_chart_table_and_map_to_viewers(
     assert "Days from delivery to the MP&#39;s first reply" in page
     assert page.count("<polygon") == 650
     assert 'id="mp-4001"' in page
+    # The map's hex for Jo's seat (E14001337) links to Jo's row and says the rate.
+    assert 'href="#mp-4001" aria-label="Liverpool Garston: Jo Bloggs MP, 83% replied"' in page
     assert "too few letters" in page
     assert "83% (55% to 95%)" in page
     assert "Download as CSV" in page
