@@ -85,7 +85,12 @@ def real_reply_exists() -> Any:
 @functools.cache
 def _ask_statement(dialect: str) -> Insert:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(ReplyQuestionnaire).on_conflict_do_nothing(index_elements=["letter_id"])
+    # RETURNING tells whether the row went in on every backend (rowcount does not).
+    return (
+        insert(ReplyQuestionnaire)
+        .on_conflict_do_nothing(index_elements=["letter_id"])
+        .returning(ReplyQuestionnaire.letter_id)
+    )
 
 
 def queue_questionnaires(session: Session, now: datetime | None = None, limit: int = 500) -> int:
@@ -115,7 +120,7 @@ def _queue_questions(session: Session, now: datetime, limit: int) -> int:
         result = session.connection().execute(
             statement, {"letter_id": letter_id, "kind": kind.value, "asked_at": now}
         )
-        if getattr(result, "rowcount", 0) == 1:
+        if result.first() is not None:
             notification = (
                 NotificationKind.REPLY_USEFUL if replied else NotificationKind.REPLY_CHECK
             )

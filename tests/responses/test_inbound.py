@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from advocacy.config import ConfigurationError
+from advocacy.config import ConfigurationError, Settings
 from advocacy.delivery.compose import compose_letter
 from advocacy.delivery.mail import build_mail
 from advocacy.models import Campaign, Letter, utcnow
@@ -168,16 +169,13 @@ def test_a_bad_secret_gets_404(client: FlaskClient) -> None:
 
 
 def test_without_a_configured_secret_every_post_gets_404(
-    app: Flask, database_url: str, tmp_path: object
+    app: Flask, client: FlaskClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from advocacy import create_app
-
-    other = create_app(make_settings(database_url, tmp_path / "x"), TESTING=True)  # type: ignore[operator]
+    monkeypatch.setitem(app.config, "SETTINGS", replace(settings, inbound_parse_secret=""))
     body = inbound_parse_body([f"reply+{'0' * 48}@{REPLY_DOMAIN}"])
-    response = other.test_client().post(
-        "/webhooks/sendgrid/inbound/", data=body, headers={"Content-Type": INBOUND_CONTENT_TYPE}
-    )
-    assert response.status_code == 404
+    headers = {"Content-Type": INBOUND_CONTENT_TYPE}
+    assert client.post("/webhooks/sendgrid/inbound/", data=body, headers=headers).status_code == 404
+    assert client.post(INBOUND_PATH, data=body, headers=headers).status_code == 404
 
 
 class _Unreadable(io.RawIOBase):
