@@ -48,12 +48,16 @@ def settings(database_url: str, tmp_path: Path, fake_sendgrid: FakeSendGrid) -> 
 def live_url(app: Flask) -> Iterator[str]:
     """The app served over HTTP on a free loopback port, for the fake to post to."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Request threads are joined on close, so none still holds a database connection when
+    # the app's engine is disposed after the test.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(5)
 
 
