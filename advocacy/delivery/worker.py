@@ -636,15 +636,18 @@ def run_maintenance(settings: Settings, now: datetime | None = None) -> queue.Ma
     with db.transaction() as session:
         expired = queue.expire_unconfirmed(session, now)
     with db.transaction() as session:
-        # Before purging: a letter whose data is erased in this pass can no longer be asked.
+        # Before retention runs: a letter whose data is erased in this pass cannot be asked.
         asked = queue_questionnaires(session, now)
-    with db.transaction() as session:
-        purged = queue.purge_personal_data(session, settings.letter_retention_days, now)
     if asked:
         logger.info("maintenance: %d reply questionnaires queued", asked)
+    # Imported here: the registry discovers every package's tables, this one included.
+    from advocacy.privacy.services import enforce_retention
+
+    with db.new_session() as session:
+        purged = enforce_retention(session, settings, now)
     if reminded or expired or purged:
         logger.info(
-            "maintenance: %d reminders queued, %d letters expired, %d letters purged",
+            "maintenance: %d reminders queued, %d letters expired, %d rows erased by retention",
             reminded,
             expired,
             purged,
