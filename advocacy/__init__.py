@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.privacy import moderation_views
     from advocacy.privacy import views as privacy_views
     from advocacy.privacy.cli import privacy_command
+    from advocacy.responses import views as response_views
     from advocacy.words import views as words_views
     from advocacy.workspace import views as workspace_views
     from advocacy.workspace.cli import users_command
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(signing_views.bp)
     app.register_blueprint(delivery_screens.bp)
     app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(response_views.inbound_bp)
+    app.register_blueprint(response_views.bp)
+    app.register_blueprint(response_views.staff_bp)
     app.register_blueprint(moderation_views.bp)
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(partner_views.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,32 @@ def _similarity(env: dict[str, str]) -> dict[str, Any]:
             f"SIMILARITY_HOLD must be one of {', '.join(SIMILARITY_HOLD_RULES)}, not {hold!r}"
         )
     return {"similarity_threshold": threshold, "similarity_hold": hold}
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _replies(env: dict[str, str]) -> dict[str, Any]:
+    """REPLY_DOMAIN, INBOUND_PARSE_SECRET and INBOUND_PARSE_MAX_BYTES: reply detection."""
+    domain = (env.get("REPLY_DOMAIN", "") or "").strip().lower()
+    if domain and not _DOMAIN.match(domain):
+        raise ConfigurationError(
+            f"REPLY_DOMAIN must be a domain name such as replies.example.org, not {domain!r}"
+        )
+    secret = env.get("INBOUND_PARSE_SECRET", "") or ""
+    if secret and (len(secret) < 16 or not re.fullmatch(r"[A-Za-z0-9_-]+", secret)):
+        raise ConfigurationError(
+            "INBOUND_PARSE_SECRET must be at least 16 letters, digits, '-' or '_' "
+            "(it is part of a URL)"
+        )
+    max_bytes = _int(env, "INBOUND_PARSE_MAX_BYTES", 20 * 1024 * 1024)
+    if max_bytes < 64 * 1024:
+        raise ConfigurationError("INBOUND_PARSE_MAX_BYTES must be at least 65536")
+    return {
+        "reply_domain": domain,
+        "inbound_parse_secret": secret,
+        "inbound_parse_max_bytes": max_bytes,
+    }
 
 
 def _retention(env: dict[str, str]) -> dict[str, int]:
@@ -150,6 +177,9 @@ class Settings:
     rate_limit_privacy: str
     similarity_threshold: float = 0.5
     similarity_hold: str = "same_mp"
+    reply_domain: str = ""
+    inbound_parse_secret: str = ""
+    inbound_parse_max_bytes: int = 20 * 1024 * 1024
     letter_body_retention_days: int = 28
     personal_data_retention_days: int = 365
     unconfirmed_retention_hours: int = 0
@@ -217,6 +247,7 @@ class Settings:
                 env, "LOGIN_RATE_LIMIT_ADDRESS", "20 per 15 minutes"
             ),
             **_similarity(env),
+            **_replies(env),
             "health_cache_seconds": float(env.get("HEALTH_CACHE_SECONDS", "") or 5.0),
             **_retention(env),
         }

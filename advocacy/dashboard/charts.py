@@ -64,14 +64,17 @@ def nice_ceiling(value: int) -> int:
     return 10 * power  # pragma: no cover - the loop always returns
 
 
-def _y_ticks(top: int, plot_top: float, plot_bottom: float) -> list[Tick]:
-    ticks = []
-    for i in range(5):
-        value = top * i / 4
-        y = plot_bottom - (plot_bottom - plot_top) * i / 4
-        label = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
-        ticks.append(Tick(position=y, label=label))
-    return ticks
+def _scale(maximum: int) -> tuple[int, int]:
+    """A whole-number tick step (1, 2 or 5 times a power of ten) and the axis top."""
+    step = nice_ceiling(math.ceil(max(1, maximum) / 4))
+    return step, step * max(1, math.ceil(maximum / step))
+
+
+def _y_ticks(top: int, step: int, plot_top: float, plot_bottom: float) -> list[Tick]:
+    return [
+        Tick(position=plot_bottom - (plot_bottom - plot_top) * value / top, label=f"{value:,}")
+        for value in range(0, top + 1, step)
+    ]
 
 
 def _x_ticks(days: Sequence[date], xs: Sequence[float]) -> list[Tick]:
@@ -91,7 +94,7 @@ def _frame() -> tuple[float, float, float, float]:
 
 def _chart(
     title: str,
-    ceiling: int,
+    scale: tuple[int, int],
     x_ticks: list[Tick],
     *,
     bars: list[Bar] | None = None,
@@ -107,7 +110,7 @@ def _chart(
         plot_right=right,
         plot_top=top,
         plot_bottom=bottom,
-        y_ticks=_y_ticks(ceiling, top, bottom),
+        y_ticks=_y_ticks(scale[1], scale[0], top, bottom),
         x_ticks=x_ticks,
         bars=bars or [],
         line=line,
@@ -118,7 +121,8 @@ def _chart(
 def bar_chart(title: str, days: Sequence[date], values: Sequence[int]) -> Chart:
     """A bar per day."""
     left, right, top, bottom = _frame()
-    ceiling = nice_ceiling(max(values, default=0))
+    scale = _scale(max(values, default=0))
+    ceiling = scale[1]
     slot = (right - left) / max(1, len(values))
     bars = []
     for i, (day, value) in enumerate(zip(days, values, strict=True)):
@@ -134,13 +138,14 @@ def bar_chart(title: str, days: Sequence[date], values: Sequence[int]) -> Chart:
             )
         )
     centres = [left + (i + 0.5) * slot for i in range(len(values))]
-    return _chart(title, ceiling, _x_ticks(days, centres), bars=bars)
+    return _chart(title, scale, _x_ticks(days, centres), bars=bars)
 
 
 def line_chart(title: str, days: Sequence[date], values: Sequence[int]) -> Chart:
     """A line through one point per day."""
     left, right, top, bottom = _frame()
-    ceiling = nice_ceiling(max(values, default=0))
+    scale = _scale(max(values, default=0))
+    ceiling = scale[1]
     count = len(values)
     step = (right - left) / max(1, count - 1)
     points = []
@@ -149,4 +154,4 @@ def line_chart(title: str, days: Sequence[date], values: Sequence[int]) -> Chart
         y = bottom - (bottom - top) * value / ceiling
         points.append(Bar(x=x, y=y, width=0, height=0, label=day.strftime("%d %b %Y"), value=value))
     line = " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points)
-    return _chart(title, ceiling, _x_ticks(days, [p.x for p in points]), line=line, points=points)
+    return _chart(title, scale, _x_ticks(days, [p.x for p in points]), line=line, points=points)

@@ -15,6 +15,8 @@ HEXJSON = Path(__file__).resolve().parent / "data" / "uk-constituencies-2024.hex
 SIZE = 8.0  # centre to corner, in SVG units
 # Light to dark: enough steps to tell places apart, few enough to name in a legend.
 SHADES = ("#f1f1f1", "#d6e6f4", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+# Labels on these are drawn white, so they stay legible.
+DARK_SHADES = frozenset(SHADES[-2:])
 # Hexes that still carry a code the boundary had before its final name was settled.
 RENAMED_CODES = {
     "S14000006": "S14000107",
@@ -148,11 +150,13 @@ def render(layout: Layout, counts: Mapping[str, int], step: int, link_prefix: st
     for cell in layout.hexes:
         n = counts.get(cell.code, 0)
         label = f"{cell.name_html}: {n:,} letter{'' if n == 1 else 's'}"
+        colour = shade(n, step)
+        ink = "#fff" if colour in DARK_SHADES else "#222"
         parts.append(
             f'<a href="{prefix}{cell.code}" aria-label="{label}">'
-            f'<polygon points="{cell.points}" fill="{shade(n, step)}"><title>{label}</title>'
+            f'<polygon points="{cell.points}" fill="{colour}"><title>{label}</title>'
             f'</polygon><text x="{cell.x}" y="{cell.y + 1.6:.1f}" text-anchor="middle" '
-            f'aria-hidden="true">{cell.short_html}</text></a>'
+            f'fill="{ink}" aria-hidden="true">{cell.short_html}</text></a>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped or numeric

@@ -424,3 +424,21 @@ def first_signature_day(session: Session, campaign: Campaign) -> date | None:
         )
     )
     return date.fromisoformat(item) if item else None
+
+
+def partner_overview(
+    session: Session, campaigns: Sequence[Campaign], partner_id: int
+) -> list[CampaignSummary]:
+    """Each campaign's figures counting only one partner's letters (one query)."""
+    rows = {
+        row.campaign_id: row
+        for row in _rows(session, Dimension.PARTNER, [c.id for c in campaigns])
+        if row.item == str(partner_id)
+    }
+    summaries = []
+    for campaign in campaigns:
+        counts = Counts.of(rows[campaign.id]) if campaign.id in rows else Counts()
+        # Signatures are counted per campaign only: a partner's are its confirmed letters.
+        counts.signatures = counts.confirmed
+        summaries.append(CampaignSummary(campaign=campaign, figures=Figures(counts=counts)))
+    return summaries

@@ -27,7 +27,7 @@ from advocacy.dashboard import charts, exports, hexmap, services
 from advocacy.dashboard.forms import DEFAULT_DAYS, PERIOD_CHOICES, PeriodForm
 from advocacy.directory.snapshot import constituency_names
 from advocacy.extensions import db
-from advocacy.models import Campaign, utcnow
+from advocacy.models import Campaign, CampaignStatus, Partner, utcnow
 from advocacy.workspace.access import (
     Permission,
     current_user,
@@ -40,6 +40,12 @@ from advocacy.workspace.forms import ActionForm
 
 bp = Blueprint("dashboard", __name__, url_prefix="/workspace")
 register_nav("dashboard.overview", "Dashboard", Permission.VIEW_DASHBOARD, after="editor.campaigns")
+register_nav(
+    "dashboard.partner_overview",
+    "Our figures",
+    Permission.VIEW_PARTNER_DASHBOARD,
+    after="workspace.home",
+)
 
 # A breakdown shows its first rows; the whole table is a link (or a CSV) away. The page
 # then costs the same for a campaign in 20 constituencies as for one in all 650.
@@ -141,6 +147,26 @@ def overview() -> ResponseReturnValue:
     summaries = services.overview(db.session, campaigns)
     total = services.Figures(counts=sum((s.figures.counts for s in summaries), services.Counts()))
     return render_template("dashboard/overview.html", summaries=summaries, total=total)
+
+
+@bp.get("/partner/dashboard")
+@require(Permission.VIEW_PARTNER_DASHBOARD)
+def partner_overview() -> ResponseReturnValue:
+    """A partner's own figures on every public campaign: only letters it brought."""
+    user = current_user()
+    partner_id = getattr(user, "partner_id", None)
+    partner = db.session.get(Partner, partner_id) if partner_id is not None else None
+    if partner is None:
+        return render_template("dashboard/partner.html", partner=None, summaries=[]), 200
+    campaigns = list(
+        db.session.scalars(
+            select(Campaign)
+            .where(Campaign.status != CampaignStatus.DRAFT)
+            .order_by(Campaign.created_at.desc())
+        )
+    )
+    summaries = services.partner_overview(db.session, campaigns, partner.id)
+    return render_template("dashboard/partner.html", partner=partner, summaries=summaries)
 
 
 @bp.get("/campaigns/<slug>/dashboard")

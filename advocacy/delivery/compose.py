@@ -10,6 +10,7 @@ from flask import current_app
 
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
+from advocacy.responses.tokens import reply_address
 from advocacy.security import (
     PRIVACY_LINK_MAX_AGE,
     REVIEW_PURPOSE,
@@ -109,6 +110,17 @@ def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
     categories = [LETTER_KIND]
     if campaign.slug:
         categories.append(campaign.slug[:255])
+    reply_to_list: tuple[tuple[str, str], ...] = ()
+    if settings.reply_domain:
+        # The constituent first, so the MP's reply reaches them as before; the second
+        # address only tells us that (and when) a reply was sent.
+        reply_to_list = (
+            (letter.sender_email.strip(), _one_line(letter.sender_name)),
+            (
+                reply_address(letter.public_id, settings.secret_key, settings.reply_domain),
+                f"{_one_line(campaign.sender_name)} reply count",
+            ),
+        )
     return OutgoingEmail(
         to_email=letter.recipient_email.strip(),
         to_name=_one_line(letter.recipient_name),
@@ -122,6 +134,7 @@ def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
         custom_args={LETTER_KEY_ARG: letter.idempotency_key, "kind": LETTER_KIND},
         categories=tuple(categories),
         track=False,
+        reply_to_list=reply_to_list,
     )
 
 
@@ -242,15 +255,35 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
         expires = started + CONFIRMATION_WINDOW
         context = {
-            "sender_name": _one_line(letter.sender_name),
-            "recipient_name": _one_line(letter.recipient_name),
-            "campaign_name": _one_line(campaign.sender_name),
-            "campaign_title": _one_line(campaign.title),
+            **letter_context(letter),
             "confirm_url": confirmation_url(letter, settings),
             "expires_on": f"{expires.day} {expires:%B %Y}",
         }
     else:
         raise ValueError(f"no template for notification kind {kind}")
+    return author_email(notification, letter, kind, settings, context, folder=folder)
+
+
+def letter_context(letter: Letter) -> dict[str, str]:
+    """The names every system email about a letter can use."""
+    campaign = letter.campaign
+    return {
+        "sender_name": _one_line(letter.sender_name),
+        "recipient_name": _one_line(letter.recipient_name),
+        "campaign_name": _one_line(campaign.sender_name),
+        "campaign_title": _one_line(campaign.title),
+    }
+
+
+def author_email(
+    notification: Notification,
+    letter: Letter,
+    kind: NotificationKind,
+    settings: Settings,
+    context: dict[str, Any],
+    folder: str = "",
+) -> OutgoingEmail:
+    """A system email about a letter to its author, from the campaign."""
     return _system_email(
         notification,
         kind,
@@ -258,6 +291,6 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         context,
         to_email=display_email(letter.sender_email),
         to_name=_one_line(letter.sender_name),
-        from_name=_one_line(campaign.sender_name) or settings.mail_from_name,
+        from_name=_one_line(letter.campaign.sender_name) or settings.mail_from_name,
         folder=folder,
     )

@@ -81,6 +81,17 @@ class OutgoingEmail:
     categories: tuple[str, ...] = ()
     track: bool = False
     attachments: tuple[Attachment, ...] = ()
+    # Several reply addresses as (email, name), first the one a reply should reach; when
+    # set, it replaces reply_to_email/name (SendGrid refuses reply_to beside reply_to_list).
+    reply_to_list: tuple[tuple[str, str], ...] = ()
+
+    def reply_addresses(self) -> list[tuple[str, str]]:
+        """Every Reply-To address as (email, name), in order."""
+        if self.reply_to_list:
+            return list(self.reply_to_list)
+        if self.reply_to_email:
+            return [(self.reply_to_email, self.reply_to_name or "")]
+        return []
 
 
 @dataclass(frozen=True)
@@ -193,7 +204,11 @@ def build_mail(email: OutgoingEmail) -> Mail:
         subject=email.subject,
     )
     mail.content = [Content("text/plain", email.text), Content("text/html", email.html)]
-    if email.reply_to_email:
+    if email.reply_to_list:
+        mail.reply_to_list = [
+            ReplyTo(address, header_name(name)) for address, name in email.reply_to_list
+        ]
+    elif email.reply_to_email:
         mail.reply_to = ReplyTo(email.reply_to_email, header_name(email.reply_to_name))
     if email.custom_args:
         mail.custom_arg = [CustomArg(key, value) for key, value in email.custom_args.items()]
@@ -375,8 +390,9 @@ class OutboxBackend:
         message = EmailMessage()
         message["From"] = formataddr((email.from_name, email.from_email))
         message["To"] = formataddr((email.to_name, email.to_email))
-        if email.reply_to_email:
-            message["Reply-To"] = formataddr((email.reply_to_name or "", email.reply_to_email))
+        replies = email.reply_addresses()
+        if replies:
+            message["Reply-To"] = ", ".join(formataddr((n, a)) for a, n in replies)
         message["Subject"] = email.subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(idstring=message_id, domain="outbox.invalid")

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import current_app
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import object_session
 from sqlalchemy.pool import QueuePool
 
 from advocacy import kinds
@@ -51,6 +52,11 @@ from advocacy.models import (
     Notification,
     NotificationState,
     utcnow,
+)
+from advocacy.responses.questionnaire import (
+    QUESTIONNAIRE_KINDS,
+    compose_question,
+    queue_questionnaires,
 )
 
 if TYPE_CHECKING:
@@ -438,6 +444,8 @@ class Worker:
         """The email for a row, or None when the row was settled here instead."""
         try:
             if isinstance(row, Notification):
+                if row.kind in QUESTIONNAIRE_KINDS:
+                    return self._compose_question(row)
                 if notification_is_moot(row):
                     row.transition(NotificationState.CANCELLED)
                     self._unlease(row)
@@ -464,6 +472,16 @@ class Worker:
                 type(exc).__name__,
             )
             return None
+
+    def _compose_question(self, row: Notification) -> OutgoingEmail | None:
+        """A questionnaire email, or None (cancelled) if it is no longer wanted."""
+        session = object_session(row)
+        email = compose_question(session, row, self.settings) if session else None
+        if email is None:
+            row.transition(NotificationState.CANCELLED)
+            self._unlease(row)
+            self.report.add("cancelled")
+        return email
 
     @staticmethod
     def _unlease(row: Letter | Notification) -> None:
@@ -617,6 +635,11 @@ def run_maintenance(settings: Settings, now: datetime | None = None) -> queue.Ma
         reminded = queue.queue_reminders(session, now)
     with db.transaction() as session:
         expired = queue.expire_unconfirmed(session, now)
+    with db.transaction() as session:
+        # Before retention runs: a letter whose data is erased in this pass cannot be asked.
+        asked = queue_questionnaires(session, now)
+    if asked:
+        logger.info("maintenance: %d reply questionnaires queued", asked)
     # Imported here: the registry discovers every package's tables, this one included.
     from advocacy.privacy.services import enforce_retention
 

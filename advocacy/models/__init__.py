@@ -30,6 +30,13 @@ from advocacy.models.letter import (
 from advocacy.models.nomination import Nomination, NominationState
 from advocacy.models.partner import ConsentWording, Partner, PartnerConsent
 from advocacy.models.pledge import PledgeVersion
+from advocacy.models.response import (
+    LetterReply,
+    QuestionKind,
+    ReplyAnswer,
+    ReplyQuestionnaire,
+    Usefulness,
+)
 from advocacy.models.staff import (
     AuditEvent,
     StaffSession,
@@ -59,6 +66,7 @@ __all__ = [
     "Letter",
     "LetterEvent",
     "LetterFingerprint",
+    "LetterReply",
     "LetterState",
     "LetterTemplate",
     "LetterTemplateVersion",
@@ -73,6 +81,9 @@ __all__ = [
     "PledgeVersion",
     "PostcodeCacheEntry",
     "ProcessedEvent",
+    "QuestionKind",
+    "ReplyAnswer",
+    "ReplyQuestionnaire",
     "Signature",
     "StaffSession",
     "StaffToken",
@@ -81,6 +92,7 @@ __all__ = [
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "Usefulness",
     "WorkerState",
     "WorkerStatus",
     "WorkspaceSetting",

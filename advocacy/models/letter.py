@@ -227,6 +227,10 @@ class NotificationKind(StrEnum):
 
     CONFIRMATION = "confirmation"
     REMINDER = "reminder"
+    # The reply questionnaire (advocacy.responses): sent after delivery, not before.
+    REPLY_CHECK = "reply_check"
+    REPLY_CHECK_AGAIN = "reply_check_again"
+    REPLY_USEFUL = "reply_useful"
     # A signed link to see and erase everything held about the address (sent to the
     # address of the person's latest letter, which is the one they asked about).
     PRIVACY_LINK = "privacy_link"

@@ -50,6 +50,10 @@ NOT_PERSONAL: Mapping[str, str] = {
     "processed_events": "the mail provider's event ids and types, no address",
     "workspace_settings": "settings of the staff workspace",
     "letter_template_versions": "earlier versions of campaign texts written by staff",
+    "letter_replies": "when a letter's MP replied and whether automatically: no content, "
+    "subject or address, and a keyed Message-ID hash; the letter row holds the person",
+    "reply_questionnaires": "a letter's one-word answer about its MP's reply, kept as a "
+    "count; the letter row holds the person",
     "campaign_counts": "counts per campaign, constituency, MP, partner, source and day",
     "worker_statuses": "whether the delivery worker is sending, paused or silent",
     "delivery_bundles": "deliveries to officials and MPs: their published names, addresses, counts",

@@ -222,6 +222,9 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
     assert "Ayesha Khan via Stand with the Uyghurs &lt;letters@campaign.example&gt;" in page
     assert "Ayesha Khan &lt;ayesha@example.org&gt;" in page
     assert "Alex Baker &lt;alex.baker.mp@parliament.uk&gt;" in page
+    # Without REPLY_DOMAIN there is no copy address, so nothing to explain.
+    assert "email-reply-copy" not in page
+    assert "reply-notice" not in page
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} is my plea." in page
     assert "Your constituent on the persecution of the Uyghurs" in page

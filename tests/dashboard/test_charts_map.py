@@ -27,8 +27,19 @@ def test_bar_chart_scales_the_tallest_bar_to_the_plot() -> None:
     plot = chart.plot_bottom - chart.plot_top
     assert [round(b.height / plot, 2) for b in chart.bars] == [0, 0.5, 1.0, 0.2]
     assert chart.bars[2].y == chart.plot_top
-    assert [t.label for t in chart.y_ticks] == ["0", "2.5", "5", "7.5", "10"]
+    assert [t.label for t in chart.y_ticks] == ["0", "5", "10"]
     assert chart.x_ticks[0].label == "01 Dec"
+
+
+def test_axis_ticks_are_whole_numbers_whatever_the_maximum() -> None:
+    days = [date(2026, 12, 1)]
+    labels = {
+        m: [t.label for t in charts.bar_chart("t", days, [m]).y_ticks] for m in (0, 1, 7, 1234)
+    }
+    assert labels[0] == ["0", "1"]
+    assert labels[1] == ["0", "1"]
+    assert labels[7] == ["0", "2", "4", "6", "8"]
+    assert labels[1234] == ["0", "500", "1,000", "1,500"]
 
 
 def test_line_chart_runs_from_the_first_to_the_last_day() -> None:

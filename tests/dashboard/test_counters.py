@@ -100,7 +100,7 @@ def _random_walk(session: Session, campaigns: list[Campaign], rng: random.Random
             sign=rng.random() < 0.5,
             constituency_code=rng.choice(["E14001337", "S14000021", None]),
             recipient_member_id=rng.choice([4001, 4002, None]),
-            source=rng.choice(["newsletter", "event", None]),
+            source=rng.choice(["newsletter", "event", ""]),
             email_digest=f"walk{i:060d}",
         )
         for _ in range(rng.randint(0, 7)):

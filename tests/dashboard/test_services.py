@@ -83,7 +83,7 @@ def test_breakdowns_group_by_place_mp_party_partner_and_source(session: Session)
         campaign,
         constituency_code=EAST_RENFREWSHIRE,
         recipient_member_id=None,
-        source=None,
+        source="",
     )
 
     by_place = services.breakdown(session, campaign, "constituency")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.directory.snapshot import load_snapshot
-from advocacy.models import AuditEvent, Campaign, LetterState
+from advocacy.models import AuditEvent, Campaign, LetterState, Partner
 from tests.dashboard.conftest import DELIVERED_PATH, make_letter
 
 S = LetterState
@@ -156,3 +156,36 @@ def test_personal_export_is_for_owners_and_audited(
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "export.personal")).all()
     assert [e.target for e in events] == [f"campaign:{campaign.slug}"]
     assert "Ayesha" not in str(events[0].details)
+
+
+def test_a_partner_sees_only_the_letters_it_brought(
+    session: Session, campaign: Campaign, staff_client: StaffClient
+) -> None:
+    ours, theirs = (
+        Partner(slug="amnesty-leeds", name="Amnesty Leeds"),
+        Partner(slug="other", name="Other Group"),
+    )
+    session.add_all([ours, theirs])
+    session.commit()
+    make_letter(session, campaign, (S.QUEUED,), sign=True, partner_id=ours.id)
+    for _ in range(3):
+        make_letter(session, campaign, (S.QUEUED,), sign=True, partner_id=theirs.id)
+    make_letter(session, campaign, (S.QUEUED,), sign=True)
+    client = staff_client("partner")
+    user = client.staff_user  # type: ignore[attr-defined]
+    user.partner_id = ours.id
+    session.commit()
+
+    html = client.get("/workspace/partner/dashboard").get_data(as_text=True)
+
+    assert "Amnesty Leeds: letters you brought" in html
+    row = re.search(r"<th scope=\"row\">Save our libraries</th>(.*?)</tr>", html, re.S)
+    assert row is not None
+    assert re.findall(r"<td>(\d+)</td>", row.group(1))[:2] == ["1", "1"]
+    assert "Other Group" not in html
+    assert client.get(f"/workspace/campaigns/{campaign.slug}/dashboard").status_code == 403
+
+
+def test_a_partner_account_without_a_partner_is_told_so(staff_client: StaffClient) -> None:
+    html = staff_client("partner").get("/workspace/partner/dashboard").get_data(as_text=True)
+    assert "not linked to a partner" in html

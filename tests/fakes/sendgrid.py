@@ -41,7 +41,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .fixtures import load_contract
+from .fixtures import CONTRACTS_DIR, load_contract
 from .server import FakeServer, RecordedRequest, Reply
 
 __all__ = ["DEFAULT_API_KEY", "AcceptedMessage", "FakeSendGrid", "sendgrid_error"]
@@ -74,6 +74,7 @@ MAX_PERSONALIZATIONS = _SCHEMA["personalizations"]["maxItems"]
 MAX_CATEGORIES = _SCHEMA["categories"]["maxItems"]
 MAX_CATEGORY_LENGTH = _SCHEMA["categories"]["items"]["maxLength"]
 MAX_RECIPIENTS = _SCHEMA["personalizations"]["items"]["properties"]["cc"]["maxItems"]
+MAX_REPLY_TO_LIST = _SCHEMA["reply_to_list"]["maxItems"]
 # The spec says so in prose only: custom_args may not exceed 10,000 bytes in total.
 MAX_CUSTOM_ARGS_BYTES = 10_000
 
@@ -121,6 +122,14 @@ class AcceptedMessage:
             str(a["filename"]): base64.b64decode(a["content"])
             for a in self.payload.get("attachments") or []
         }
+
+    @property
+    def reply_to(self) -> list[str]:
+        """Every Reply-To address, from reply_to or reply_to_list, in order."""
+        if self.payload.get("reply_to_list"):
+            return [item["email"] for item in self.payload["reply_to_list"]]
+        reply_to = self.payload.get("reply_to")
+        return [reply_to["email"]] if reply_to else []
 
     def content(self, content_type: str) -> str | None:
         """The value of the content block of this type."""
@@ -187,6 +196,10 @@ class FakeSendGrid(FakeServer):
     def accepted_counts(self, key: str) -> Counter[str]:
         """How many times each value of a custom_args key was accepted."""
         return Counter(str(m.custom_args()[key]) for m in self.accepted if key in m.custom_args())
+
+    def post_inbound(self, url: str, message: AcceptedMessage, **options: Any) -> Any:
+        """Post an Inbound Parse request for a reply to `message` to `url` (see below)."""
+        return post_inbound_parse(url, inbound_parse_body(message.reply_to, **options))
 
     @property
     def sandboxed(self) -> list[dict[str, Any]]:
@@ -267,6 +280,67 @@ class FakeSendGrid(FakeServer):
             json.dumps(_RATE_LIMIT_BODY).encode(),
             (("Content-Type", "application/json"), *self._rate_headers(reset_at)),
         )
+
+
+# Inbound Parse ---------------------------------------------------------------------------
+
+INBOUND_SAMPLES = {"default": "default_data.txt", "raw": "raw_data.txt"}
+INBOUND_CONTENT_TYPE = load_contract(_SERVICE, "inbound_parse/fields.json")["content_type"]
+_SAMPLE_SENDER = b"Example User <test@example.com>"
+_SAMPLE_RECIPIENTS = {
+    "default": b"inbound@inbound.example.com",
+    "raw": b"inbound@inbound.inbound.com",
+}
+_SAMPLE_SUBJECTS = {"default": b"Testing non-raw", "raw": b"Testing with Request.bin"}
+_SAMPLE_HEADER_SUBJECTS = {
+    "default": b"Subject: Inbound Parse Test Data",
+    "raw": b"Subject: Inbound Parse Test Raw Data",
+}
+
+
+def inbound_parse_body(
+    reply_to: list[str],
+    *,
+    sample: str = "default",
+    sender: str = "Jo Bloggs MP <jo.bloggs.mp@parliament.uk>",
+    subject: str = "Re: Please keep Leeds libraries open",
+    message_id: str | None = "<reply-1@mail.parliament.uk>",
+    extra_headers: tuple[str, ...] = (),
+    text: str | None = None,
+) -> bytes:
+    """An Inbound Parse post built from SendGrid's sample: a reply to every Reply-To address.
+
+    The sample's addresses, subject and sender are replaced; the MP's reply goes to all the
+    letter's Reply-To addresses, while the envelope (what reached SendGrid's inbound domain)
+    names only the campaign's copy address, as SendGrid's own parse would.
+    """
+    path = CONTRACTS_DIR / _SERVICE / "inbound_parse" / INBOUND_SAMPLES[sample]
+    body = path.read_bytes()
+    copy_address = next((a for a in reply_to if a.startswith("reply+")), reply_to[-1])
+    to_header = ", ".join(reply_to).encode()
+    body = body.replace(
+        b'{"to":["' + _SAMPLE_RECIPIENTS[sample] + b'"],"from":"test@example.com"}',
+        json.dumps({"to": [copy_address], "from": sender.split("<")[-1].rstrip(">")}).encode(),
+    )
+    body = body.replace(_SAMPLE_RECIPIENTS[sample], to_header)
+    body = body.replace(_SAMPLE_SENDER, sender.encode())
+    body = body.replace(_SAMPLE_SUBJECTS[sample], subject.encode())
+    added = [f"Message-ID: {message_id}".encode()] if message_id else []
+    added += [header.encode() for header in extra_headers]
+    header_subject = _SAMPLE_HEADER_SUBJECTS[sample]
+    body = body.replace(header_subject, b"\n".join([f"Subject: {subject}".encode(), *added]))
+    if text is not None:
+        body = body.replace(b"Hello Twilio SendGrid!", text.encode())
+    return body
+
+
+def post_inbound_parse(url: str, body: bytes, *, timeout: float = 5.0) -> Any:
+    """POST an Inbound Parse body to `url` as SendGrid does (a real HTTP request)."""
+    import requests
+
+    return requests.post(
+        url, data=body, headers={"Content-Type": INBOUND_CONTENT_TYPE}, timeout=timeout
+    )
 
 
 def _sandbox_mode(payload: dict[str, Any]) -> bool:
@@ -377,6 +451,45 @@ def validate(payload: dict[str, Any]) -> list[dict[str, Any]]:
                 "message.reply_to",
             )
         )
+    reply_to_list = payload.get("reply_to_list")
+    if reply_to_list is not None:
+        # The spec: "You can use either the reply_to property or reply_to_list property but
+        # not both"; at most MAX_RECIPIENTS unique items, each a valid email object.
+        if reply_to is not None:
+            add(
+                sendgrid_error(
+                    "You may not use both the reply_to and reply_to_list parameters.",
+                    "reply_to_list",
+                    "message.reply_to_list",
+                )
+            )
+        if not isinstance(reply_to_list, list) or len(reply_to_list) > MAX_REPLY_TO_LIST:
+            add(
+                sendgrid_error(
+                    f"The reply_to_list may not have more than {MAX_REPLY_TO_LIST} items.",
+                    "reply_to_list",
+                    "message.reply_to_list",
+                )
+            )
+            reply_to_list = []
+        seen = [json.dumps(item, sort_keys=True) for item in reply_to_list]
+        if len(set(seen)) != len(seen):
+            add(
+                sendgrid_error(
+                    "The reply_to_list items must be unique.",
+                    "reply_to_list",
+                    "message.reply_to_list",
+                )
+            )
+        for i, item in enumerate(reply_to_list):
+            if not isinstance(item, dict) or not _valid_email(item.get("email")):
+                add(
+                    sendgrid_error(
+                        "The reply_to_list email does not contain a valid address.",
+                        f"reply_to_list.{i}.email",
+                        "message.reply_to_list",
+                    )
+                )
     template_id = payload.get("template_id")
     content = payload.get("content")
     if not template_id:

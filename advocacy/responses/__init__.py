@@ -1,0 +1,1 @@
+"""MP responses: reply detection, the questionnaire and response figures."""
