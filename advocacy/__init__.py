@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
+    from advocacy.editor import views as editor_views
     from advocacy.words import views as words_views
     from advocacy.workspace import views as workspace_views
     from advocacy.workspace.cli import users_command
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
     app.register_blueprint(workspace_views.bp)
+    app.register_blueprint(editor_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)

@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -67,14 +68,22 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/campaigns/<slug>")
 def campaign(slug: str) -> ResponseReturnValue:
     """The campaign page: the issue, the count and the postcode box."""
-    camp = _campaign_or_404(slug)
-    return render_template(
-        "campaigns/campaign.html",
-        campaign=camp,
-        count=_count(camp),
-        form=PostcodeForm(),
-        partner=request.args.get("partner", ""),
+    draft = services.get_draft_campaign(db.session, slug, request.args.get("draft", ""))
+    camp = draft or _campaign_or_404(slug)
+    response = make_response(
+        render_template(
+            "campaigns/campaign.html",
+            campaign=camp,
+            count=_count(camp),
+            form=PostcodeForm(),
+            partner=request.args.get("partner", ""),
+        )
     )
+    if draft is not None:
+        # A draft seen through a staff link: never cached, never indexed.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @bp.get("/campaigns/<slug>/count.json")

@@ -61,8 +61,16 @@ def _settings() -> Settings:
     return settings
 
 
-@bp.before_request
+def _is_workspace_request() -> bool:
+    return request.path == "/workspace" or request.path.startswith("/workspace/")
+
+
+# App-wide hooks limited to /workspace paths, so every staff package's blueprint (editor,
+# dashboard, ...) gets them without registering its own.
+@bp.before_app_request
 def _load_staff() -> None:
+    if not _is_workspace_request():
+        return
     # Loaded first so every form on the page carries this session's CSRF token.
     staff_session = current_session()
     if staff_session is not None and staff_session.notice:
@@ -79,16 +87,17 @@ def notify(text: str) -> None:
         db.session.commit()
 
 
-@bp.after_request
+@bp.after_app_request
 def _no_store(response: Any) -> Any:
-    # Staff pages show figures and names: never keep them in a shared cache or history.
-    response.headers["Cache-Control"] = "no-store"
+    if _is_workspace_request():
+        # Staff pages show figures and names: never keep them in a shared cache or history.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.app_context_processor
 def _workspace_context() -> dict[str, Any]:
-    if not request.path.startswith("/workspace"):
+    if not _is_workspace_request():
         return {}
     user = current_user()
     return {
