@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
     from advocacy.editor import views as editor_views
+    from advocacy.partners import embedding
+    from advocacy.partners import views as partner_views
     from advocacy.words import views as words_views
     from advocacy.workspace import views as workspace_views
     from advocacy.workspace.cli import users_command
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(words_views.bp)
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(editor_views.bp)
+    app.register_blueprint(partner_views.bp)
+    embedding.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
@@ -68,10 +72,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     @app.after_request
     def _security_headers(response: Any) -> Any:
         # No third-party resources, ever: the people using this may be watched.
+        # Framed only where a partner's embed allows it (partners.embedding), else nowhere.
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors *; form-action 'self'; base-uri 'none'",
+            f"frame-ancestors {embedding.frame_ancestors()}; form-action 'self'; base-uri 'none'",
         )
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -16,6 +16,8 @@ from wtforms.csrf.core import CSRF, CSRFTokenField
 from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
 
+from advocacy.validation import canonical_email
+
 CONFIRMATION_MAX_AGE = 7 * 24 * 3600
 CSRF_MAX_AGE = 6 * 3600
 
@@ -35,9 +37,12 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 
 
 def email_digest(email: str, secret_key: str | None = None) -> str:
-    """A keyed hash of a normalised email address, for de-duplication without the address."""
+    """A keyed hash of an address's canonical form, for de-duplication without the address.
+
+    See validation.canonical_email: name+tag@ and, at Gmail, dotted variants are one person.
+    """
     key = (secret_key or current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, canonical_email(email).encode(), hashlib.sha256).hexdigest()
 
 
 def make_confirmation_token(letter_public_id: str, idempotency_key: str) -> str:
@@ -77,6 +82,25 @@ def load_draft_view_token(token: str) -> str | None:
     except (BadSignature, SignatureExpired):
         return None
     return slug if isinstance(slug, str) else None
+
+
+# The check-email page shows the address a confirmation went to, so its link lives a day,
+# long enough to come back to, and names the letter only through a signature.
+LETTER_PAGE_MAX_AGE = 24 * 3600
+
+
+def make_letter_page_token(letter_public_id: str) -> str:
+    """A signed token naming a letter on its check-email page."""
+    return _serializer("letter-page").dumps(letter_public_id)
+
+
+def load_letter_page_token(token: str) -> str | None:
+    """The letter's public id in a check-email token, or None if forged or expired."""
+    try:
+        public_id = _serializer("letter-page").loads(token, max_age=LETTER_PAGE_MAX_AGE)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    return public_id if isinstance(public_id, str) else None
 
 
 def same_origin(origin: str, base_url: str) -> bool:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, Field, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from advocacy.security import SignedTokenCSRF
-from postcode_lookup import InvalidPostcode, parse_postcode
+from advocacy.validation import (
+    MIXED_SCRIPT_MESSAGE,
+    check_email,
+    multiline_filter,
+    person_name,
+    single_line,
+)
+from postcode_lookup import InvalidPostcode, InvalidReason, parse_postcode
 
 MIN_PERSONAL_WORDS = 20
 MAX_PERSONAL_WORDS = 3000
@@ -36,23 +43,55 @@ def postcode_field_check(_form: Form, field: Field) -> None:
     try:
         field.data = parse_postcode(field.data or "").normalised
     except InvalidPostcode as exc:
+        if exc.reason is InvalidReason.BAD_INWARD:
+            raise ValidationError(str(exc)) from exc
         raise ValidationError(
             "That does not look like a UK postcode. Check it and try again, for example SW1A 1AA."
         ) from exc
 
 
+EMAIL_EXAMPLE = "for example name@example.org"
+
+
+def email_problem(address: str) -> str | None:
+    """Our own words for what is wrong with an email address, or None if nothing obvious is."""
+    if any(ch.isspace() for ch in address):
+        return f"An email address has no spaces. Check yours, {EMAIL_EXAMPLE}."
+    if "@" not in address:
+        return f"An email address needs an @ in the middle, {EMAIL_EXAMPLE}."
+    local, _, domain = address.rpartition("@")
+    if "@" in local:
+        return f"An email address has only one @. Check yours, {EMAIL_EXAMPLE}."
+    if not local:
+        return f"Something is missing before the @ in your email address, {EMAIL_EXAMPLE}."
+    if not domain:
+        return f"Something is missing after the @ in your email address, {EMAIL_EXAMPLE}."
+    if "." not in domain.strip("."):
+        return (
+            f"The part after the @ needs a dot, like example.org or gmail.com. Check your "
+            f"email address, {EMAIL_EXAMPLE}."
+        )
+    if ".." in address or domain.startswith(".") or domain.endswith("."):
+        return f"Your email address has a dot in the wrong place. Check it, {EMAIL_EXAMPLE}."
+    return None
+
+
 def email_check(_form: Form, field: Field) -> None:
-    """A syntactically valid address, normalised; no DNS look-up leaves this server."""
+    """A valid address, kept as typed (see validation.check_email), refused in our words."""
+    address = field.data or ""
+    problem = email_problem(address)
+    if problem:
+        raise ValidationError(problem)
     try:
-        field.data = validate_email(field.data or "", check_deliverability=False).normalized
+        field.data = check_email(address)
     except EmailNotValidError as exc:
-        raise ValidationError(f"Please check your email address: {exc}") from exc
-
-
-def single_line(_form: Form, field: Field) -> None:
-    """Refuse line breaks where a header or name is expected."""
-    if field.data and any(ch in field.data for ch in "\r\n"):
-        raise ValidationError("Please keep this to one line.")
+        if str(exc) == MIXED_SCRIPT_MESSAGE:
+            raise ValidationError(MIXED_SCRIPT_MESSAGE) from exc
+        # The library's own sentences are written for developers; ours name no internals.
+        raise ValidationError(
+            "Please check your email address: it has a character or a part that email "
+            f"addresses cannot have. Write it as you would give it to a friend, {EMAIL_EXAMPLE}."
+        ) from exc
 
 
 class PostcodeForm(Form):
@@ -62,6 +101,14 @@ class PostcodeForm(Form):
         "Your postcode",
         filters=[strip],
         validators=[InputRequired("Please enter your postcode."), Length(max=16)],
+    )
+
+
+def _email_field(label: str = "Your email address") -> StringField:
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
     )
 
 
@@ -75,16 +122,13 @@ class LetterForm(SignedForm):
             DataRequired("Please enter your name, so your MP knows who is writing."),
             Length(max=120),
             single_line,
+            person_name,
         ],
     )
-    email = StringField(
-        "Your email address",
-        filters=[strip],
-        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
-    )
+    email = _email_field()
     address = TextAreaField(
         "Your street address",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[
             DataRequired(
                 "Please enter your address. MPs only act for their own constituents and need it "
@@ -100,7 +144,7 @@ class LetterForm(SignedForm):
     )
     personal_words = TextAreaField(
         "In your own words",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[
             DataRequired(
                 "Please add a few words of your own. Personal letters carry far more weight "
@@ -136,10 +180,26 @@ class PreviewForm(LetterForm):
     )
     body = TextAreaField(
         "Letter",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[DataRequired("The letter cannot be empty."), Length(max=MAX_BODY)],
     )
+    # A partner's "keep me informed" box: unticked unless the person ticks it, never
+    # required, and apart from sending. The wording's id says which words they saw.
+    partner_consent = BooleanField()
+    consent_wording = HiddenField()
 
 
 class ConfirmForm(SignedForm):
     """The button that confirms a letter (a POST, so link scanners cannot confirm it)."""
+
+
+class ResendForm(SignedForm):
+    """The check-email page's buttons: send the link again, or do not send the letter."""
+
+    letter = HiddenField(validators=[DataRequired()])
+
+
+class ChangeEmailForm(ResendForm):
+    """A corrected email address for a letter awaiting confirmation."""
+
+    email = _email_field("The right email address")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from jinja2 import StrictUndefined, Template, nodes
@@ -22,14 +26,27 @@ from advocacy.extensions import db
 from advocacy.models import (
     Campaign,
     CampaignStatus,
+    CampaignTarget,
     Letter,
     LetterState,
     LetterTemplate,
+    Notification,
+    NotificationKind,
+    NotificationState,
     Partner,
     Signature,
+    Target,
     utcnow,
 )
-from advocacy.security import email_digest, load_confirmation_token, load_draft_view_token
+from advocacy.models.letter import new_key
+from advocacy.partners.services import confirm_consents, public_partner_counts
+from advocacy.security import (
+    email_digest,
+    load_confirmation_token,
+    load_draft_view_token,
+    load_letter_page_token,
+)
+from advocacy.validation import is_slug
 
 
 class JourneyError(Exception):
@@ -127,12 +144,28 @@ def get_draft_campaign(session: Session, slug: str, token: str) -> Campaign | No
 
 
 def get_partner(session: Session, slug: str | None) -> Partner | None:
-    """An active partner by slug, or None."""
-    if not slug:
+    """An active partner by slug, or None (also for text that cannot be a slug)."""
+    if not slug or not is_slug(slug):
         return None
     return session.scalars(
         select(Partner).where(Partner.slug == slug, Partner.is_active.is_(True))
     ).first()
+
+
+def campaign_targets(session: Session, campaign: Campaign) -> list[Target]:
+    """The fixed targets a campaign writes to besides MPs.
+
+    Queried rather than read from `campaign.targets`: the campaign may be the process's
+    shared, detached copy, which cannot load a relationship.
+    """
+    return list(
+        session.scalars(
+            select(Target)
+            .join(CampaignTarget, CampaignTarget.target_id == Target.id)
+            .where(CampaignTarget.campaign_id == campaign.id)
+            .order_by(Target.name)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -142,10 +175,22 @@ class SignatureCount:
     total: int
     last_24h: int
     goal: int | None
+    # Signatures per partner code, for partners that chose to show their figures.
+    by_partner: Mapping[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, int | None]:
+    def as_dict(self) -> dict[str, Any]:
         """The JSON shape of count.json."""
-        return {"total": self.total, "last_24h": self.last_24h, "goal": self.goal}
+        return {
+            "total": self.total,
+            "last_24h": self.last_24h,
+            "goal": self.goal,
+            "by_partner": dict(sorted(self.by_partner.items())),
+        }
+
+    @functools.cached_property
+    def json_body(self) -> bytes:
+        """count.json's body, serialised once per cached count (it is read far more often)."""
+        return json.dumps(self.as_dict(), separators=(",", ":")).encode()
 
 
 class _CountCache:
@@ -191,7 +236,12 @@ def signature_count(session: Session, campaign: Campaign, ttl: float) -> Signatu
             func.count(Signature.id).filter(Signature.created_at >= since),
         ).where(Signature.campaign_id == campaign.id)
     ).one()
-    count = SignatureCount(total=int(total), last_24h=int(recent), goal=campaign.goal)
+    count = SignatureCount(
+        total=int(total),
+        last_24h=int(recent),
+        goal=campaign.goal,
+        by_partner=public_partner_counts(session, campaign),
+    )
     _counts().put(campaign.id, count)
     return count
 
@@ -238,6 +288,7 @@ def build_letter(
     body: str,
     secret_key: str,
     partner: Partner | None = None,
+    source: str = "",
 ) -> Letter:
     """An unsaved letter: what the preview shows and what submit saves."""
     return Letter(
@@ -247,6 +298,7 @@ def build_letter(
         template_id=template.id,
         template_version=template.version,
         partner_id=partner.id if partner else None,
+        source=source,
         email_digest=email_digest(author.email, secret_key),
         sender_name=author.name,
         sender_email=author.email,
@@ -299,8 +351,14 @@ def _standing(session: Session, campaign: Campaign, digest: str) -> tuple[bool, 
     return bool(is_signed), int(waiting)
 
 
-def submit(session: Session, letter: Letter) -> Letter:
-    """Save a letter awaiting confirmation and queue its confirmation email, atomically."""
+def submit(
+    session: Session, letter: Letter, also: Callable[[Letter], None] | None = None
+) -> Letter:
+    """Save a letter awaiting confirmation and queue its confirmation email, atomically.
+
+    `also` runs after the letter has its id and before the commit, for rows that must be
+    saved with it or not at all (a partner consent given with the letter).
+    """
     if not letter.campaign.is_live:
         raise CampaignClosed("This campaign has closed and no longer accepts letters.")
     signed, waiting = _standing(session, letter.campaign, letter.email_digest)
@@ -315,6 +373,8 @@ def submit(session: Session, letter: Letter) -> Letter:
             "campaign. Please open the most recent one to send your letter."
         )
     submit_letter(session, letter)
+    if also is not None:
+        also(letter)
     session.commit()
     return letter
 
@@ -351,6 +411,7 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
         constituency_code=letter.constituency_code,
         member_id=letter.recipient_member_id,
         partner_id=letter.partner_id,
+        source=letter.source,
     )
     session.add(signature)
     try:
@@ -362,6 +423,7 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
             "sent. Thank you for writing."
         ) from exc
     letter.signature_id = signature.id
+    confirm_consents(session, letter.id)
     # Imported here: the words package builds on this module's template rendering.
     from advocacy.words.services import check_on_confirm
 
@@ -373,6 +435,130 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
     session.commit()
     _counts().forget(letter.campaign_id)
     return Confirmation(letter=letter, newly_confirmed=True)
+
+
+class LetterNotWaiting(JourneyError):
+    """The letter was confirmed, withdrawn or expired: its confirmation can no longer change."""
+
+
+def find_letter_for_page(session: Session, token: str) -> Letter | None:
+    """The letter a check-email page token names, or None."""
+    public_id = load_letter_page_token(token) if token else None
+    if public_id is None:
+        return None
+    return session.scalars(select(Letter).where(Letter.public_id == public_id)).first()
+
+
+def _confirmations(session: Session, letter: Letter) -> list[Notification]:
+    return list(
+        session.scalars(
+            select(Notification).where(
+                Notification.letter_id == letter.id,
+                Notification.kind == NotificationKind.CONFIRMATION,
+            )
+        )
+    )
+
+
+def _still_waiting(letter: Letter) -> None:
+    if letter.state != LetterState.AWAITING_CONFIRMATION:
+        raise LetterNotWaiting(
+            "This letter is no longer waiting for its link: it has been confirmed, withdrawn "
+            "or has expired."
+        )
+
+
+def _room_for_another(notes: list[Notification]) -> None:
+    # The same cap as letters awaiting confirmation per address: however a person asks,
+    # one letter never sends more confirmation emails than that.
+    if len(notes) >= MAX_PENDING_PER_PERSON:
+        raise TooManyPending(
+            f"We have already sent the link for this letter {len(notes)} times, so we will "
+            "not send it again. Please look for it in your inbox and your spam or junk folder."
+        )
+
+
+def resend_confirmation(session: Session, letter: Letter) -> bool:
+    """Queue the confirmation email again; False when one is already on its way."""
+    _still_waiting(letter)
+    notes = _confirmations(session, letter)
+    if any(n.state in {NotificationState.QUEUED, NotificationState.SENDING} for n in notes):
+        return False
+    _room_for_another(notes)
+    session.add(
+        Notification(
+            letter_id=letter.id, kind=NotificationKind.CONFIRMATION, next_attempt_at=utcnow()
+        )
+    )
+    session.commit()
+    return True
+
+
+def change_address(session: Session, letter: Letter, email: str, secret_key: str) -> None:
+    """Send the confirmation to a corrected address instead; links already sent stop working."""
+    _still_waiting(letter)
+    digest = email_digest(email, secret_key)
+    if digest != letter.email_digest:
+        signed, waiting = _standing(session, letter.campaign, digest)
+        if signed:
+            raise AlreadySigned(
+                "That address has already sent a letter for this campaign, and each person "
+                "sends one. Check the address, or keep the one you gave first."
+            )
+        if waiting >= MAX_PENDING_PER_PERSON:
+            raise TooManyPending(
+                "We have already emailed that address several confirmation links for this "
+                "campaign. Please open the most recent one."
+            )
+    notes = _confirmations(session, letter)
+    _room_for_another(notes)
+    for note in notes:
+        if note.state == NotificationState.QUEUED:
+            note.transition(NotificationState.CANCELLED)
+    letter.sender_email = email
+    letter.email_digest = digest
+    # The confirmation token carries part of this key, so the links sent to the wrong
+    # address stop working.
+    letter.idempotency_key = new_key()
+    session.add(
+        Notification(
+            letter_id=letter.id, kind=NotificationKind.CONFIRMATION, next_attempt_at=utcnow()
+        )
+    )
+    session.commit()
+
+
+def withdraw(session: Session, letter: Letter, reason: str) -> None:
+    """Never send this letter: expire it, cancel its emails and erase its personal data now."""
+    _still_waiting(letter)
+    now = utcnow()
+    letter.transition(LetterState.EXPIRED, at=now, reason=reason)
+    for note in session.scalars(select(Notification).where(Notification.letter_id == letter.id)):
+        if note.state == NotificationState.QUEUED:
+            note.transition(NotificationState.CANCELLED, at=now)
+    letter.sender_name = letter.sender_email = letter.sender_address = ""
+    letter.sender_postcode = letter.personal_text = letter.subject = letter.body_text = ""
+    letter.purged_at = now
+    session.commit()
+
+
+def earlier_letter(session: Session, letter: Letter) -> Letter | None:
+    """The confirmed letter this person already sent for the campaign, if it is still known."""
+    return session.scalars(
+        select(Letter)
+        .where(
+            Letter.campaign_id == letter.campaign_id,
+            Letter.email_digest == letter.email_digest,
+            Letter.signature_id.is_not(None),
+            Letter.id != letter.id,
+        )
+        .order_by(Letter.id)
+    ).first()
+
+
+def other_campaigns(session: Session, campaign: Campaign) -> list[Campaign]:
+    """Live campaigns besides this one, to offer someone who cannot write to it again."""
+    return [c for c in list_campaigns(session) if c.id != campaign.id]
 
 
 def list_campaigns(session: Session) -> list[Campaign]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -10,7 +11,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    jsonify,
     make_response,
     redirect,
     render_template,
@@ -22,16 +22,32 @@ from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
 from advocacy.campaigns import services
-from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, PreviewForm
+from advocacy.campaigns.forms import (
+    ChangeEmailForm,
+    ConfirmForm,
+    LetterForm,
+    PostcodeForm,
+    PreviewForm,
+    ResendForm,
+)
 from advocacy.config import Settings
 from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
-from advocacy.models import Campaign, LetterState, LetterTemplate
+from advocacy.models import Campaign, Letter, LetterState, LetterTemplate
+from advocacy.partners import embedding
+from advocacy.partners import services as partner_services
+from advocacy.security import make_letter_page_token
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("campaigns", __name__)
+
+
+@bp.app_context_processor
+def _journey_state() -> dict[str, Any]:
+    """The partner code of this request, so every link of every page can carry it on."""
+    return {"partner_code": (request.values.get("partner") or "").strip()[:80]}
 
 
 def _settings() -> Settings:
@@ -90,7 +106,7 @@ def campaign(slug: str) -> ResponseReturnValue:
 def count_json(slug: str) -> ResponseReturnValue:
     """Public counters as JSON, cheap under heavy read load."""
     camp = _campaign_or_404(slug)
-    response = jsonify(_count(camp).as_dict())
+    response = current_app.response_class(_count(camp).json_body, mimetype="application/json")
     max_age = max(int(_settings().count_cache_seconds), 0)
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -108,10 +124,15 @@ LOOKUP_FAILURES: dict[type[Exception], str] = {
 }
 
 
-def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> ResponseReturnValue:
-    template = next(t for kind, t in LOOKUP_FAILURES.items() if isinstance(exc, kind))
+def _problem(
+    camp: Campaign, exc: Exception, status: int, partner: str, template: str | None = None
+) -> ResponseReturnValue:
+    template = template or next(t for kind, t in LOOKUP_FAILURES.items() if isinstance(exc, kind))
     constituencies = (
         get_directory().constituencies() if isinstance(exc, pl.LookupUnavailable) else []
+    )
+    targets = (
+        services.campaign_targets(db.session, camp) if isinstance(exc, pl.OutsideParliament) else []
     )
     return (
         render_template(
@@ -120,6 +141,7 @@ def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> Respo
             error=exc,
             form=PostcodeForm(request.args),
             constituencies=constituencies,
+            targets=targets,
             partner=partner,
         ),
         status,
@@ -166,6 +188,8 @@ def find_mp(slug: str) -> ResponseReturnValue:
             logger.warning("postcode lookup unavailable: %s", exc.__class__.__name__)
             return _problem(camp, exc, 503, partner)
         except pl.InvalidPostcode as exc:
+            if pl.looks_foreign(form.postcode.data or ""):
+                return _problem(camp, exc, 422, partner, "campaigns/problems/abroad.html")
             return _problem(camp, exc, 422, partner)
         except (pl.PostcodeNotFound, pl.OutsideParliament) as exc:
             return _problem(camp, exc, 404, partner)
@@ -214,6 +238,7 @@ def _render_write(
     form: LetterForm,
     status: int = 200,
     message: str | None = None,
+    notice: str | None = None,
 ) -> ResponseReturnValue:
     return (
         render_template(
@@ -223,9 +248,18 @@ def _render_write(
             template=template,
             form=form,
             message=message,
+            notice=notice,
+            postcode_mismatch=_postcode_mismatch(form),
         ),
         status,
     )
+
+
+def _postcode_mismatch(form: LetterForm) -> bool:
+    """True when the address postcode is not the one whose MP the page is writing to."""
+    looked_up = form.lookup_postcode.data or ""
+    typed = form.postcode.data or ""
+    return bool(looked_up and typed and looked_up != typed)
 
 
 def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, LetterTemplate]:
@@ -236,15 +270,48 @@ def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, 
 
 def _check_postcode_matches(form: LetterForm) -> bool:
     """The address postcode must be the one whose MP we found, when we found it by postcode."""
-    looked_up = form.lookup_postcode.data or ""
-    if looked_up and form.postcode.data and looked_up != form.postcode.data:
+    if _postcode_mismatch(form):
         form.postcode.errors = [
             *form.postcode.errors,
-            f"This is not the postcode you looked up ({looked_up}). If you live at this "
-            "postcode, please start again with it so we find the right MP.",
+            f"This is not the postcode you looked up ({form.lookup_postcode.data}). If you "
+            "live at this postcode, find its MP with the button below: everything you have "
+            "written is kept.",
         ]
         return False
     return True
+
+
+@bp.post("/campaigns/<slug>/write/postcode")
+@limiter.limit(_lookup_limit)
+def change_postcode(slug: str) -> ResponseReturnValue:
+    """Find the MP for the address postcode, keeping everything written so far."""
+    camp = _campaign_or_404(slug)
+    form = LetterForm()
+    old_rep, template = _journey_context(camp, form)
+    if not form.csrf_token.validate(form):
+        return _render_write(camp, old_rep, template, form, 400)
+    try:
+        found = get_directory().find_by_postcode(form.postcode.data or "")
+    except pl.PostcodeLookupError as exc:
+        form.postcode.errors = [exc.message]
+        return _render_write(camp, old_rep, template, form, 422)
+    if found.is_vacant:
+        form.postcode.errors = [
+            f"{found.constituency_name} has no MP at the moment, so there is nobody to write "
+            "to there until a by-election."
+        ]
+        return _render_write(camp, old_rep, template, form, 422)
+    rep = _representative(found.constituency_code)
+    form.constituency.data = rep.constituency_code
+    form.postcode.data = form.lookup_postcode.data = found.postcode or ""
+    return _render_write(
+        camp,
+        rep,
+        template,
+        form,
+        notice=f"The MP for {found.postcode} is {rep.name}, MP for {rep.constituency_name}. "
+        "Everything you wrote is kept below.",
+    )
 
 
 def _author(form: LetterForm) -> services.Author:
@@ -294,7 +361,7 @@ def _render_preview(
     message: str | None = None,
 ) -> ResponseReturnValue:
     author = _author(form)
-    partner = services.get_partner(db.session, form.partner.data)
+    partner = embedding.current_partner()
     letter = services.build_letter(
         campaign=camp,
         template=template,
@@ -304,6 +371,7 @@ def _render_preview(
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
         partner=partner,
+        source=embedding.current().source,
     )
     email = compose_letter(letter, _settings()) if rep.email else None
     return (
@@ -340,21 +408,128 @@ def send(slug: str) -> ResponseReturnValue:
         subject=form.subject.data or "",
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
-        partner=services.get_partner(db.session, form.partner.data),
+        partner=embedding.current_partner(),
+        source=embedding.current().source,
     )
     try:
-        services.submit(db.session, letter)
+        services.submit(db.session, letter, also=_consent_recorder(form))
     except services.JourneyError as exc:
         db.session.rollback()
         return _render_preview(camp, rep, template, form, 409, message=exc.message)
-    return redirect(url_for("campaigns.check_email", slug=camp.slug), code=303)
+    return _to_check_email(camp, letter)
+
+
+def _to_check_email(camp: Campaign, letter: Letter, flag: str = "") -> ResponseReturnValue:
+    values: dict[str, Any] = {"letter": make_letter_page_token(letter.public_id)}
+    if flag:
+        values[flag] = 1
+    partner = (request.values.get("partner") or "").strip()
+    if partner:
+        values["partner"] = partner
+    return redirect(url_for("campaigns.check_email", slug=camp.slug, **values), code=303)
+
+
+def _waiting_letter(camp: Campaign, token: str) -> Letter | None:
+    """The letter a check-email page names, if it belongs here and still awaits its link."""
+    letter = services.find_letter_for_page(db.session, token)
+    if letter is None or letter.campaign_id != camp.id:
+        return None
+    return letter if letter.state == LetterState.AWAITING_CONFIRMATION else None
+
+
+def _render_check_email(
+    camp: Campaign,
+    letter: Letter | None,
+    token: str,
+    change_form: ChangeEmailForm | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    response = current_app.make_response(
+        (
+            render_template(
+                "campaigns/check_email.html",
+                campaign=camp,
+                letter=letter,
+                token=token,
+                form=change_form or ChangeEmailForm(formdata=None, letter=token),
+                resend_form=ResendForm(formdata=None, letter=token),
+                message=message,
+            ),
+            status,
+        )
+    )
+    # The page shows the address the link went to: no shared cache or back-forward copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _consent_recorder(form: PreviewForm) -> Callable[[Letter], None] | None:
+    """Saves the partner's ticked box with the letter, when there is one to save."""
+    partner = embedding.current_partner()
+    wording = (form.consent_wording.data or "").strip()
+    if partner is None or not form.partner_consent.data or not wording.isdigit():
+        return None
+
+    def record(letter: Letter) -> None:
+        partner_services.record_consent(
+            db.session,
+            partner=partner,
+            wording_id=int(wording),
+            letter=letter,
+            name=form.name.data or "",
+            email=form.email.data or "",
+        )
+
+    return record
 
 
 @bp.get("/campaigns/<slug>/check-email")
 def check_email(slug: str) -> ResponseReturnValue:
     """Tell the person plainly that nothing is sent until they click the link."""
     camp = _campaign_or_404(slug)
-    return render_template("campaigns/check_email.html", campaign=camp)
+    token = request.args.get("letter", "")
+    return _render_check_email(camp, _waiting_letter(camp, token), token)
+
+
+@bp.post("/campaigns/<slug>/check-email/resend")
+@limiter.limit(_send_limit)
+def resend(slug: str) -> ResponseReturnValue:
+    """Send the confirmation link again, within the same limits as a new letter."""
+    camp = _campaign_or_404(slug)
+    form = ResendForm()
+    token = form.letter.data or ""
+    letter = _waiting_letter(camp, token)
+    if not form.validate() or letter is None:
+        message = " ".join(form.csrf_token.errors) or None
+        return _render_check_email(camp, letter, token, message=message, status=400)
+    try:
+        services.resend_confirmation(db.session, letter)
+    except services.JourneyError as exc:
+        return _render_check_email(camp, letter, token, message=exc.message, status=409)
+    return _to_check_email(camp, letter, "resent")
+
+
+@bp.post("/campaigns/<slug>/check-email/change")
+@limiter.limit(_send_limit)
+def change_email(slug: str) -> ResponseReturnValue:
+    """Send the confirmation to a corrected address."""
+    camp = _campaign_or_404(slug)
+    form = ChangeEmailForm()
+    token = form.letter.data or ""
+    letter = _waiting_letter(camp, token)
+    if letter is None:
+        return _render_check_email(camp, None, token, status=400)
+    if not form.validate():
+        return _render_check_email(camp, letter, token, change_form=form, status=422)
+    try:
+        services.change_address(
+            db.session, letter, form.email.data or "", current_app.config["SECRET_KEY"]
+        )
+    except services.JourneyError as exc:
+        db.session.rollback()
+        return _render_check_email(camp, letter, token, form, exc.message, 409)
+    return _to_check_email(camp, letter, "changed")
 
 
 @bp.post("/campaigns/<slug>/print")

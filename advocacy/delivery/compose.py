@@ -11,6 +11,7 @@ from flask import current_app
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
 from advocacy.security import make_confirmation_token
+from advocacy.validation import display_email, remove_controls
 
 if TYPE_CHECKING:
     from advocacy.config import Settings
@@ -32,8 +33,8 @@ def _render(name: str, **context: Any) -> str:
 
 
 def _one_line(value: str | None) -> str:
-    """A header-safe value: no line breaks, no runs of whitespace."""
-    return re.sub(r"\s+", " ", value or "").strip()
+    """A header-safe value: no line breaks or control characters, no runs of whitespace."""
+    return re.sub(r"\s+", " ", remove_controls(value or "")).strip()
 
 
 def _postcode_key(value: str) -> str:
@@ -49,26 +50,43 @@ def address_lines(address: str, postcode: str) -> list[str]:
     return lines
 
 
+def unix_lines(text: str) -> str:
+    """The text with every line ending as LF: browsers post textareas with CRLF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def paragraphs(text: str) -> list[list[str]]:
     """Paragraphs (separated by blank lines), each a list of its lines."""
-    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").strip())
+    blocks = re.split(r"\n[ \t]*\n", unix_lines(text).strip())
     return [[line.rstrip() for line in block.strip("\n").split("\n")] for block in blocks if block]
 
 
+def _signed_by(body: str, name: str) -> bool:
+    """True when the body already ends with the sender's name ("Yours sincerely,\nAda")."""
+    lines = [line for line in unix_lines(body).splitlines() if line.strip()]
+    return bool(lines and name) and _one_line(lines[-1]).casefold() == name.casefold()
+
+
 def signature_text(letter: Letter) -> str:
-    """The block under every letter: the sender's name, address and email, and a footer."""
+    """The block under every letter: the sender's name, address and email, and a footer.
+
+    The name opens the block unless the letter already closes with it, so an MP never
+    reads it twice in a row.
+    """
+    name = _one_line(letter.sender_name)
     return _render(
         "letter/signature.txt",
-        sender_name=_one_line(letter.sender_name),
+        sender_name=name,
+        show_name=not _signed_by(letter.body_text or "", name),
         address_lines=address_lines(letter.sender_address, letter.sender_postcode),
-        sender_email=letter.sender_email.strip(),
+        sender_email=display_email(letter.sender_email),
         campaign_name=_one_line(letter.campaign.sender_name),
     ).strip()
 
 
 def letter_text(letter: Letter) -> str:
     """The full plain text of a letter: the approved body, then the signature block."""
-    return f"{letter.body_text.strip()}\n\n{signature_text(letter)}\n"
+    return f"{unix_lines(letter.body_text).strip()}\n\n{signature_text(letter)}\n"
 
 
 def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
@@ -91,7 +109,7 @@ def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:
         to_name=_one_line(letter.recipient_name),
         from_email=settings.mail_from,
         from_name=f"{_one_line(letter.sender_name)} via {_one_line(campaign.sender_name)}",
-        reply_to_email=letter.sender_email.strip(),
+        reply_to_email=display_email(letter.sender_email),
         reply_to_name=_one_line(letter.sender_name),
         subject=subject,
         text=text,
@@ -194,7 +212,7 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         kind,
         settings,
         context,
-        to_email=letter.sender_email.strip(),
+        to_email=display_email(letter.sender_email),
         to_name=_one_line(letter.sender_name),
         from_name=_one_line(campaign.sender_name) or settings.mail_from_name,
     )

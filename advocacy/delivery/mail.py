@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -152,16 +153,30 @@ def error_messages(body: bytes | str) -> list[str]:
     return messages
 
 
+def header_name(name: str | None) -> str | None:
+    """A display name as SendGrid's v3 API needs it: quoted when it holds `,` or `;`.
+
+    SendGrid copies `name` into the header as it is, and a bare comma there splits
+    "Khan, Ayesha" into two addresses (its documented limitation, and the fix it suggests).
+    Quotes and backslashes inside are escaped; forms refuse them in names anyway.
+    """
+    if not name:
+        return None
+    if "," in name or ";" in name:
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
+
+
 def build_mail(email: OutgoingEmail) -> Mail:
     """The SendGrid request for an email, built with the library's helpers."""
     mail = Mail(
-        from_email=From(email.from_email, email.from_name or None),
-        to_emails=To(email.to_email, email.to_name or None),
+        from_email=From(email.from_email, header_name(email.from_name)),
+        to_emails=To(email.to_email, header_name(email.to_name)),
         subject=email.subject,
     )
     mail.content = [Content("text/plain", email.text), Content("text/html", email.html)]
     if email.reply_to_email:
-        mail.reply_to = ReplyTo(email.reply_to_email, email.reply_to_name or None)
+        mail.reply_to = ReplyTo(email.reply_to_email, header_name(email.reply_to_name))
     if email.custom_args:
         mail.custom_arg = [CustomArg(key, value) for key, value in email.custom_args.items()]
     if email.categories:
@@ -321,12 +336,35 @@ class OutboxBackend:
             message["X-Categories"] = ", ".join(email.categories)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{message_id}.eml"
-        # Written aside and renamed, so a reader never sees half a message.
-        partial = self.directory / f".{name}.partial"
-        partial.write_bytes(bytes(message))
-        os.replace(partial, self.directory / name)
+        stem = f"{time.strftime('%Y%m%dT%H%M%S')}-{message_id}"
+        self._write(f"{stem}.eml", bytes(message))
+        # The .eml is quoted-printable, which breaks long links across lines; the .txt
+        # beside it is the plain text as is, with its links listed, to click through.
+        self._write(f"{stem}.txt", self.readable(email).encode())
+        logger.info("outbox: wrote %s.eml and %s.txt", stem, stem)
         return SendResult(message_id=message_id)
+
+    @staticmethod
+    def readable(email: OutgoingEmail) -> str:
+        """The message as a person reads it: the main headers, the text, then its links."""
+        links = list(dict.fromkeys(re.findall(r"https?://[^\s<>\"]+", email.text)))
+        lines = [
+            f"From: {formataddr((email.from_name, email.from_email))}",
+            f"To: {formataddr((email.to_name, email.to_email))}",
+            f"Subject: {email.subject}",
+            "",
+            email.text.rstrip("\n"),
+            "",
+        ]
+        if links:
+            lines += ["Links in this message:", *links, ""]
+        return "\n".join(lines)
+
+    def _write(self, name: str, content: bytes) -> None:
+        # Written aside and renamed, so a reader never sees half a file.
+        partial = self.directory / f".{name}.partial"
+        partial.write_bytes(content)
+        os.replace(partial, self.directory / name)
 
 
 def make_backend(settings: Settings) -> MailBackend:

@@ -17,8 +17,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from advocacy.campaigns.forms import MIN_PERSONAL_WORDS, single_line
+from advocacy.campaigns.forms import MIN_PERSONAL_WORDS
 from advocacy.models import CampaignKind, CampaignStatus
+from advocacy.validation import multiline_filter, person_name, single_line
 from advocacy.workspace.forms import WorkspaceForm, strip
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -75,12 +76,12 @@ class CampaignForm(WorkspaceForm):
     )
     summary = TextAreaField(
         "Summary",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[DataRequired("Write a one-paragraph summary."), Length(max=2000)],
         description="Shown at the top of the campaign page.",
     )
     why_it_matters = TextAreaField(
-        "Why it matters", filters=[strip], validators=[Length(max=20000)]
+        "Why it matters", filters=[multiline_filter], validators=[Length(max=20000)]
     )
     sender_name = StringField(
         "Sender name",
@@ -89,6 +90,7 @@ class CampaignForm(WorkspaceForm):
             DataRequired("Say who the letters come via, for example your organisation's name."),
             Length(max=120),
             single_line,
+            person_name,
         ],
         description="Letters come From “Ayesha Khan via <this name>”.",
     )
@@ -139,7 +141,7 @@ class LetterTemplateForm(WorkspaceForm):
         description="Used in links. Left empty, it is made from the title.",
     )
     description = TextAreaField(
-        "Description (optional)", filters=[strip], validators=[Length(max=2000)]
+        "Description (optional)", filters=[multiline_filter], validators=[Length(max=2000)]
     )
     subject_template = StringField(
         "Subject",
@@ -148,6 +150,7 @@ class LetterTemplateForm(WorkspaceForm):
     )
     body_template = TextAreaField(
         "Body",
+        filters=[multiline_filter],
         validators=[DataRequired("The letter needs a body."), Length(max=20000)],
     )
     sample_constituency = SelectField("Sample constituency", validate_choice=False)
@@ -155,11 +158,11 @@ class LetterTemplateForm(WorkspaceForm):
         "Sample constituent's name",
         filters=[strip],
         default="Ayesha Khan",
-        validators=[Length(max=120), single_line],
+        validators=[Length(max=120), single_line, person_name],
     )
     sample_words = TextAreaField(
         "Sample own words",
-        filters=[strip],
+        filters=[multiline_filter],
         default=(
             "My family in Urumqi has not been able to call me for three years. I think of "
             "them every day."

@@ -8,7 +8,6 @@ from advocacy.models.campaign import (
     CampaignTarget,
     LetterTemplate,
     LetterTemplateVersion,
-    Partner,
     Signature,
     Target,
     TargetKind,
@@ -25,6 +24,7 @@ from advocacy.models.letter import (
     NotificationState,
     ProcessedEvent,
 )
+from advocacy.models.partner import ConsentWording, Partner, PartnerConsent
 from advocacy.models.staff import (
     AuditEvent,
     StaffSession,
@@ -42,6 +42,7 @@ __all__ = [
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
+    "ConsentWording",
     "IllegalTransition",
     "Letter",
     "LetterFingerprint",
@@ -53,6 +54,7 @@ __all__ = [
     "NotificationKind",
     "NotificationState",
     "Partner",
+    "PartnerConsent",
     "PostcodeCacheEntry",
     "ProcessedEvent",
     "Signature",

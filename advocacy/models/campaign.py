@@ -1,4 +1,4 @@
-"""Campaigns, their letter templates, fixed targets, partners and signatures."""
+"""Campaigns, their letter templates, fixed targets and signatures."""
 
 from __future__ import annotations
 
@@ -185,19 +185,6 @@ class CampaignTarget(Base):
     )
 
 
-class Partner(Base):
-    """An organisation that embeds the letter form on its own site."""
-
-    __tablename__ = "partners"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(80), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    website: Mapped[str] = mapped_column(String(300), default="")
-    is_active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class Signature(Base):
     """One confirmed person on one campaign; outlives the letter's personal data."""
 
@@ -214,4 +201,5 @@ class Signature(Base):
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None
     )
+    source: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -131,6 +131,8 @@ class Letter(QueueMixin[LetterState], Base):
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None, index=True
     )
+    # The partner page's own tag for where the person came from (?source=newsletter).
+    source: Mapped[str] = mapped_column(String(100), default="")
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL"), default=None
     )
@@ -191,6 +193,7 @@ class Letter(QueueMixin[LetterState], Base):
         kwargs.setdefault("awaiting_confirmation_at", now)
         kwargs.setdefault("attempts", 0)
         kwargs.setdefault("is_possible_duplicate", False)
+        kwargs.setdefault("source", "")
         super().__init__(**kwargs)
 
     @staticmethod

@@ -71,7 +71,7 @@ def test_unknown_campaign_is_a_plain_404(client: FlaskClient) -> None:
 def test_count_json_has_total_last_24h_and_goal(client: FlaskClient) -> None:
     response = client.get(f"/campaigns/{CAMPAIGN}/count.json")
     assert response.status_code == 200
-    assert response.get_json() == {"total": 0, "last_24h": 0, "goal": 10000}
+    assert response.get_json() == {"total": 0, "last_24h": 0, "goal": 10000, "by_partner": {}}
     assert "max-age" in response.headers["Cache-Control"]
 
 
@@ -230,8 +230,9 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
     block = re.search(r'<pre class="signature">(.*?)</pre>', page, re.S)
     assert block is not None
     lines = block.group(1).splitlines()
-    assert lines[:5] == [
-        "Ayesha Khan",
+    # The campaign's letter closes with the name, so the block does not repeat it.
+    assert "Yours sincerely,\nAyesha Khan</textarea>" in page
+    assert lines[:4] == [
         "1 High Street",
         "Aldershot",
         "GU11 1AA",
@@ -245,10 +246,11 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
         ("personal_words", "", "Please add a few words of your own"),
         ("personal_words", "too short", "in your own words"),
         ("name", "", "Please enter your name"),
-        ("email", "not-an-email", "Please check your email address"),
+        ("email", "not-an-email", "An email address needs an @ in the middle"),
         ("address", "", "Please enter your address"),
         ("postcode", "nonsense", "does not look like a UK postcode"),
         ("postcode", "SW1A 1AA", "not the postcode you looked up"),
+        ("postcode", "SW1A 1AA", "everything you have written is kept"),
         ("name", "Eve\r\nBcc: x@example.org", "one line"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import time
@@ -223,6 +224,22 @@ def test_outbox_writes_a_readable_eml(tmp_path: Path) -> None:
     assert message.get_body(("plain",)).get_content() == EMAIL.text  # type: ignore[union-attr]
 
 
+def test_outbox_writes_a_plain_text_copy_with_whole_links(tmp_path: Path) -> None:
+    link = "http://127.0.0.1:5000/letters/confirm/" + "x" * 120 + ".AbC-_9"
+    mail = dataclasses.replace(EMAIL, text=f"Please confirm:\n\n{link}\n\nThank you.\n")
+    OutboxBackend(tmp_path / "outbox").send(mail)
+    [eml] = list((tmp_path / "outbox").glob("*.eml"))
+    [txt] = list((tmp_path / "outbox").glob("*.txt"))
+    assert txt.stem == eml.stem
+    # Quoted-printable folds the long link in the .eml; the .txt keeps it whole.
+    assert link not in eml.read_text()
+    content = txt.read_text()
+    assert content.startswith("From: Ayesha Khan via Save Our Libraries <letters@campaign.example>")
+    assert f"\n{link}\n" in content
+    assert content.rstrip().endswith(f"Links in this message:\n{link}")
+    assert not list((tmp_path / "outbox").glob(".*"))  # no partial files left behind
+
+
 def test_make_backend_follows_settings(tmp_path: Path, database_url: str) -> None:
     outbox = make_backend(make_settings(database_url, tmp_path))
     assert isinstance(outbox, OutboxBackend)
@@ -234,3 +251,29 @@ def test_make_backend_follows_settings(tmp_path: Path, database_url: str) -> Non
     sendgrid = make_backend(settings)
     assert isinstance(sendgrid, SendGridBackend)
     assert sendgrid.timeout[1] <= 2.0  # a request never outlives a third of its lease
+
+
+def test_sendgrid_display_names_with_commas_are_quoted(
+    backend: SendGridBackend, fake_sendgrid: FakeSendGrid
+) -> None:
+    # SendGrid copies names into headers as they are; a bare comma would split the address.
+    named = OutgoingEmail(
+        **{
+            **EMAIL.__dict__,
+            "from_name": "Khan, Ayesha via Save Our Libraries",
+            "reply_to_name": "Khan; Ayesha",
+            "to_name": 'Bloggs, Jo "MP"',
+        }
+    )
+    backend.send(named)
+    payload = fake_sendgrid.accepted[0].payload
+    assert payload["from"]["name"] == '"Khan, Ayesha via Save Our Libraries"'
+    assert payload["reply_to"]["name"] == '"Khan; Ayesha"'
+    assert payload["personalizations"][0]["to"][0]["name"] == '"Bloggs, Jo \\"MP\\""'
+    parsed = email.message_from_string(
+        f"From: {payload['from']['name']} <{payload['from']['email']}>\n\n",
+        policy=email.policy.default,
+    )
+    [address] = parsed["From"].addresses
+    assert address.display_name == "Khan, Ayesha via Save Our Libraries"
+    assert address.addr_spec == "letters@campaign.example"
