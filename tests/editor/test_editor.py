@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from advocacy.campaigns import seed
 from advocacy.campaigns import services as journey
 from advocacy.directory.service import get_directory
 from advocacy.models import AuditEvent, Campaign, Letter, LetterTemplate, LetterTemplateVersion
@@ -389,3 +391,27 @@ def test_staff_see_a_draft_at_its_public_address_and_nobody_else_does(
     # ... only for this campaign, and a forged token shows nothing.
     assert public.get(target.replace("save-our-libraries?", "other?")).status_code == 404
     assert public.get(target + "x").status_code == 404
+
+
+def test_seeding_records_versions_and_a_changed_seed_is_a_new_one(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed.seed_campaigns(session)
+    session.commit()
+    templates = session.scalars(select(LetterTemplate)).all()
+    assert templates
+    assert all(t.version == 1 and len(t.versions) == 1 for t in templates)
+    first = seed.BUILT_IN_CAMPAIGNS[0]
+    changed = dataclasses.replace(first.templates[0], subject="A new subject")
+    edited = dataclasses.replace(first, templates=(changed, *first.templates[1:]))
+    monkeypatch.setattr(seed, "BUILT_IN_CAMPAIGNS", (edited,))
+    seed.seed_campaigns(session)
+    session.commit()
+    session.expire_all()
+    again = session.scalars(select(LetterTemplate).where(LetterTemplate.slug == changed.slug)).one()
+    assert again.version == 2
+    assert again.versions[0].subject_template == "A new subject"
+    # Seeding the same texts again adds nothing.
+    seed.seed_campaigns(session)
+    session.commit()
+    assert len(session.scalars(select(LetterTemplateVersion)).all()) == len(templates) + 1

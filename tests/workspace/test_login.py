@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from advocacy import create_app
+from advocacy.config import ConfigurationError, Settings
 from advocacy.extensions import db
 from advocacy.models import AuditEvent, StaffSession, StaffUser
 from advocacy.workspace.access import Role
@@ -187,3 +188,8 @@ def test_the_public_journey_still_sets_no_cookie(
     response = client.get("/healthz")
     assert "Set-Cookie" not in response.headers
     assert db.session is not None
+
+
+def test_a_malformed_login_limit_is_refused_at_start_up() -> None:
+    with pytest.raises(ConfigurationError, match="LOGIN_RATE_LIMIT_ACCOUNT"):
+        Settings.from_env({"LOGIN_RATE_LIMIT_ACCOUNT": "lots", "SECRET_KEY": "k"})
