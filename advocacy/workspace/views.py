@@ -16,6 +16,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from advocacy.config import Settings
 from advocacy.extensions import db
@@ -370,6 +371,10 @@ def _user_or_404(user_id: int) -> StaffUser:
 
 
 def _staff_page(form: InviteForm, message: str | None = None, status: int = 200) -> Any:
+    form.partner.choices = [
+        SelectChoice("", "None"),
+        *(SelectChoice(p.slug, p.name) for p in services.active_partners(db.session)),
+    ]
     return (
         render_template(
             "workspace/staff.html",
@@ -400,7 +405,13 @@ def staff_invite() -> ResponseReturnValue:
         return _staff_page(form, status=422)
     session = db.session
     try:
-        user = services.invite(session, form.email.data, Role(form.role.data), form.name.data or "")
+        user = services.invite(
+            session,
+            form.email.data,
+            Role(form.role.data),
+            form.name.data or "",
+            partner=form.partner.data or "",
+        )
     except services.WorkspaceError as exc:
         session.rollback()
         return _staff_page(form, exc.message, 422)
