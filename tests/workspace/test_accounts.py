@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
 from advocacy.delivery.cli import worker_command
-from advocacy.models import AuditEvent, Notification, Partner, StaffToken, StaffUser
+from advocacy.models import (
+    AuditEvent,
+    Notification,
+    Partner,
+    StaffSession,
+    StaffToken,
+    StaffUser,
+)
 from advocacy.workspace import services
 from advocacy.workspace.access import Role
 from advocacy.workspace.cli import users_command
@@ -303,3 +310,24 @@ def test_a_partner_account_belongs_to_a_partner_organisation(
         data={"csrf_token": owner.csrf_token, "role": "partner"},  # type: ignore[attr-defined]
     )
     assert response.status_code == 422
+
+
+def test_the_code_step_of_a_login_expires_after_five_minutes(
+    staff_client: Callable[..., FlaskClient], app: Flask, session: Session
+) -> None:
+    client = staff_client(Role.VIEWER, email="slow@example.org")
+    user: StaffUser = client.staff_user  # type: ignore[attr-defined]
+    services.begin_totp(user)
+    user.is_totp_enabled = True
+    session.commit()
+    fresh = app.test_client()
+    first = _login(fresh, "slow@example.org", STAFF_PASSWORD)
+    assert first.headers["Location"].startswith("/workspace/login/code")
+    pending = session.scalars(
+        select(StaffSession).where(StaffSession.is_pending_totp.is_(True))
+    ).one()
+    pending.created_at -= timedelta(minutes=6)
+    session.commit()
+    again = fresh.get(first.headers["Location"])
+    assert again.status_code == 302
+    assert again.headers["Location"].startswith("/workspace/login")
