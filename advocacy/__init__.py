@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
+    from advocacy.dashboard import views as dashboard_views
+    from advocacy.dashboard.cli import figures_command
     from advocacy.delivery import webhooks
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
@@ -62,11 +64,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(editor_views.bp)
     app.register_blueprint(partner_views.bp)
     embedding.init_app(app)
+    app.register_blueprint(dashboard_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
+    app.cli.add_command(figures_command)
     app.cli.add_command(users_command)
 
     @app.after_request

@@ -131,6 +131,7 @@ class Settings:
     similarity_hold: str = "same_mp"
     login_rate_limit_account: str = "5 per 15 minutes"
     login_rate_limit_address: str = "20 per 15 minutes"
+    health_cache_seconds: float = 5.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -192,6 +193,7 @@ class Settings:
                 env, "LOGIN_RATE_LIMIT_ADDRESS", "20 per 15 minutes"
             ),
             **_similarity(env),
+            "health_cache_seconds": float(env.get("HEALTH_CACHE_SECONDS", "") or 5.0),
         }
         values.update(overrides)
         return cls(**values)

@@ -31,6 +31,7 @@ from advocacy.campaigns.forms import (
     ResendForm,
 )
 from advocacy.config import Settings
+from advocacy.delivery import status as delivery_status
 from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
@@ -77,8 +78,14 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """A trivial liveness endpoint (also the baseline of the benchmarks)."""
-    return {"status": "ok"}
+    """Liveness, and whether letters are going out: 503 with the reason when they are not.
+
+    The answer is kept for HEALTH_CACHE_SECONDS, so a busy health check (or the benchmarks,
+    which use this as their trivial endpoint) costs no query per request.
+    """
+    sending = delivery_status.cached_status(db.session, _settings().health_cache_seconds)
+    body = {"status": "ok" if sending.is_ok else "degraded", "sending": sending.as_dict()}
+    return body, 200 if sending.is_ok else 503
 
 
 @bp.get("/campaigns/<slug>")

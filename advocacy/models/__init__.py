@@ -13,6 +13,7 @@ from advocacy.models.campaign import (
     TargetKind,
 )
 from advocacy.models.directory import MemberOfParliament, PostcodeCacheEntry, SyncCheckpoint
+from advocacy.models.figures import CampaignCount, Dimension
 from advocacy.models.fingerprint import LetterFingerprint
 from advocacy.models.letter import (
     LETTER_TRANSITIONS,
@@ -33,16 +34,19 @@ from advocacy.models.staff import (
     StaffUser,
     WorkspaceSetting,
 )
+from advocacy.models.worker_status import WorkerState, WorkerStatus
 
 __all__ = [
     "LETTER_TRANSITIONS",
     "AuditEvent",
     "Base",
     "Campaign",
+    "CampaignCount",
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
     "ConsentWording",
+    "Dimension",
     "IllegalTransition",
     "Letter",
     "LetterFingerprint",
@@ -65,6 +69,8 @@ __all__ = [
     "SyncCheckpoint",
     "Target",
     "TargetKind",
+    "WorkerState",
+    "WorkerStatus",
     "WorkspaceSetting",
     "utcnow",
 ]
