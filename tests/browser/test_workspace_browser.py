@@ -209,6 +209,23 @@ def test_owner_builds_a_campaign_that_a_constituent_then_writes_through(
     assert [m for m in sendgrid.accepted if westminster.email in m.to]
     public.close()
 
+    # The dashboard, its map and its export show the letter.
+    page.goto(f"{server.url}/workspace/campaigns/save-our-libraries/dashboard")
+    headline = page.locator("dl.headline")
+    assert headline.locator("div:has(dt:text-is('Signatures')) dd").inner_text() == "1"
+    assert headline.locator("div:has(dt:text-is('Letters sent')) dd").inner_text() == "1"
+    hexagon = page.locator(f"svg.hexmap a[href$='/{WESTMINSTER}']")
+    assert "1 letter" in (hexagon.get_attribute("aria-label") or "")
+    page.screenshot(path=str(artifacts_dir / "workspace-dashboard.png"), full_page=True)
+    export = staff.request.get(
+        f"{server.url}/workspace/campaigns/save-our-libraries/exports/signatures.csv"
+    )
+    assert export.ok
+    rows = export.text().strip().splitlines()
+    assert len(rows) == 2  # the header and this letter
+    assert westminster.constituency_name in rows[1]
+    assert "ayesha" not in export.text().lower()  # no personal data in the aggregate export
+
     # A viewer can look but not edit.
     with app.app_context():
         create_staff(db.session, Role.VIEWER, email="viewer@example.org")
