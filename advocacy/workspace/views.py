@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,6 +63,9 @@ def _settings() -> Settings:
     return settings
 
 
+_FRAME_ANCESTORS = re.compile(r"frame-ancestors [^;]*")
+
+
 def _is_workspace_request() -> bool:
     return request.path == "/workspace" or request.path.startswith("/workspace/")
 
@@ -93,6 +97,13 @@ def _no_store(response: Any) -> Any:
     if _is_workspace_request():
         # Staff pages show figures and names: never keep them in a shared cache or history.
         response.headers["Cache-Control"] = "no-store"
+        # Never framed, whatever a URL says about partners' frames (clickjacking). The app's
+        # security headers have been set by now: app hooks run last-registered first.
+        policy = response.headers.get("Content-Security-Policy", "")
+        response.headers["Content-Security-Policy"] = _FRAME_ANCESTORS.sub(
+            "frame-ancestors 'none'", policy
+        )
+        response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
