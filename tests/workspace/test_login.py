@@ -57,9 +57,13 @@ def test_login_sets_a_strict_httponly_cookie_scoped_to_the_workspace(
 def test_the_cookie_is_secure_in_production(
     database_url: str, tmp_path: Path, make_staff: Callable[..., StaffUser]
 ) -> None:
-    settings = make_settings(database_url, tmp_path / "prod", env={"ADVOCACY_ENV": "production"})
-    prod = create_app(settings, TESTING=True)
     make_staff(Role.VIEWER, email="viewer@staff.example")
+    settings = make_settings(database_url, tmp_path / "prod", env={"ADVOCACY_ENV": "production"})
+    # A second app rebinds the shared database extension: close the first one's pool
+    # rather than leave its connections to the garbage collector.
+    db.session.close()
+    db.dispose()
+    prod = create_app(settings, TESTING=True)
     with prod.app_context():
         client = prod.test_client()
         response = _login(client, "viewer@staff.example", STAFF_PASSWORD)
