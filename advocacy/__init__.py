@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
+    from advocacy.editor import views as editor_views
     from advocacy.kinds import views as signing_views
     from advocacy.kinds.cli import petitions_command, pledges_command
     from advocacy.partners import embedding
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(response_views.staff_bp)
     app.register_blueprint(moderation_views.bp)
     app.register_blueprint(workspace_views.bp)
+    app.register_blueprint(editor_views.bp)
     app.register_blueprint(partner_views.bp)
     embedding.init_app(app)
     app.register_blueprint(dashboard_views.bp)

@@ -61,6 +61,29 @@ def load_confirmation_token(token: str, purpose: str = "confirm-letter") -> tupl
     return str(public_id), str(key_prefix)
 
 
+DRAFT_VIEW_MAX_AGE = 3600
+
+
+def make_draft_view_token(slug: str) -> str:
+    """A signed, expiring token that lets staff see one draft campaign at its public address.
+
+    Staff cookies are scoped to /workspace and the public pages set and read none, so the
+    workspace hands out this short-lived link instead.
+    """
+    return _serializer("draft-view").dumps(slug)
+
+
+def load_draft_view_token(token: str) -> str | None:
+    """The campaign slug a draft-view token names, or None if forged or expired."""
+    if not token:
+        return None
+    try:
+        slug = _serializer("draft-view").loads(token, max_age=DRAFT_VIEW_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    return slug if isinstance(slug, str) else None
+
+
 # A reviewer's edit goes back to the writer under its own purpose, so a confirmation link
 # can never send an edited letter, nor the other way round.
 REVIEW_PURPOSE = "review-letter"

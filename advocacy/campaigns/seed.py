@@ -186,4 +186,8 @@ def seed_campaigns(session: Session) -> tuple[int, int]:
             template.subject_template = tseed.subject
             template.body_template = tseed.body
             template.position = position
+            # Letters record the version they were written from, so a changed text is a
+            # new version, as if an editor had saved it.
+            if template.differs_from_version():
+                template.save_version()
     return created, updated

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, Template, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import bindparam, func, select
@@ -40,7 +40,12 @@ from advocacy.models import (
 )
 from advocacy.models.letter import new_key
 from advocacy.partners.services import confirm_consents, public_partner_counts
-from advocacy.security import email_digest, load_confirmation_token, load_letter_page_token
+from advocacy.security import (
+    email_digest,
+    load_confirmation_token,
+    load_draft_view_token,
+    load_letter_page_token,
+)
 from advocacy.validation import is_slug
 
 
@@ -73,6 +78,16 @@ _letter_env = ImmutableSandboxedEnvironment(
     keep_trailing_newline=True,
     trim_blocks=True,
 )
+
+
+def compile_letter_template(source: str) -> Template:
+    """Compile a campaign letter template in the sandbox (TemplateSyntaxError if invalid)."""
+    return _letter_env.from_string(source)
+
+
+def parse_letter_template(source: str) -> nodes.Template:
+    """The syntax tree of a campaign letter template, for checking the names it uses."""
+    return _letter_env.parse(source)
 
 
 def render_letter_text(source: str, **context: str) -> str:
@@ -112,6 +127,20 @@ def get_campaign(session: Session, slug: str, ttl: float = 0.0) -> Campaign | No
         entry = (time.monotonic(), loaded)
         cache[slug] = entry
     return entry[1]
+
+
+def forget_campaign(slug: str) -> None:
+    """Drop this process's cached copy of a campaign after staff changed it."""
+    current_app.extensions.get("campaign_cache", {}).pop(slug, None)
+
+
+def get_draft_campaign(session: Session, slug: str, token: str) -> Campaign | None:
+    """A draft campaign, for staff holding a draft-view link to it; otherwise None."""
+    if load_draft_view_token(token) != slug:
+        return None
+    return session.scalars(
+        select(Campaign).where(Campaign.slug == slug, Campaign.status == CampaignStatus.DRAFT)
+    ).first()
 
 
 def get_partner(session: Session, slug: str | None) -> Partner | None:
@@ -272,6 +301,7 @@ def build_letter(
         campaign_id=campaign.id,
         template=template,
         template_id=template.id,
+        template_version=template.version,
         partner_id=partner.id if partner else None,
         source=source,
         email_digest=email_digest(author.email, secret_key),

@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -102,19 +103,27 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/campaigns/<slug>")
 def campaign(slug: str) -> ResponseReturnValue:
     """The campaign page: the issue, the count and the postcode box."""
-    camp = _campaign_or_404(slug)
+    draft = services.get_draft_campaign(db.session, slug, request.args.get("draft", ""))
+    camp = draft or _campaign_or_404(slug)
     start = kinds.for_campaign(camp).journey_endpoint
-    if start != JOURNEY_START:
+    if draft is None and start != JOURNEY_START:
         # A partner's tag travels on (url_for leaves out a None).
         partner = request.args.get("partner") or None
         return redirect(url_for(start, slug=camp.slug, partner=partner), code=303)
-    return render_template(
-        "campaigns/campaign.html",
-        campaign=camp,
-        count=_count(camp),
-        form=PostcodeForm(),
-        partner=request.args.get("partner", ""),
+    response = make_response(
+        render_template(
+            "campaigns/campaign.html",
+            campaign=camp,
+            count=_count(camp),
+            form=PostcodeForm(),
+            partner=request.args.get("partner", ""),
+        )
     )
+    if draft is not None:
+        # A draft seen through a staff link: never cached, never indexed.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @bp.get("/campaigns/<slug>/count.json")

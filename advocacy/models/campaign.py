@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from advocacy.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from advocacy.models.staff import StaffUser
 
 
 class CampaignKind(StrEnum):
@@ -79,8 +83,13 @@ class Campaign(Base):
 
     @property
     def is_live(self) -> bool:
-        """True while the campaign accepts letters."""
-        return self.status == CampaignStatus.LIVE
+        """True while the campaign accepts letters: live, and within its dates if it has any."""
+        if self.status != CampaignStatus.LIVE:
+            return False
+        now = utcnow()
+        if self.opens_at is not None and now < self.opens_at:
+            return False
+        return self.closes_at is None or now < self.closes_at
 
     def template(self, slug: str) -> LetterTemplate | None:
         """The campaign's letter template with this slug, if any."""
@@ -113,6 +122,29 @@ class LetterTemplate(Base):
         passive_deletes=True,
     )
 
+    def save_version(self, *, created_by_id: int | None = None) -> LetterTemplateVersion:
+        """Record the present title, subject and body as the next version, and point to it."""
+        number = max((v.number for v in self.versions), default=0) + 1
+        self.version = number
+        version = LetterTemplateVersion(
+            number=number,
+            title=self.title,
+            subject_template=self.subject_template,
+            body_template=self.body_template,
+            created_at=utcnow(),
+            created_by_id=created_by_id,
+        )
+        self.versions.append(version)
+        return version
+
+    def differs_from_version(self) -> bool:
+        """True when the text has changed since the version it points to was saved."""
+        current = next((v for v in self.versions if v.number == self.version), None)
+        return current is None or (
+            (current.title, current.subject_template, current.body_template)
+            != (self.title, self.subject_template, self.body_template)
+        )
+
 
 class LetterTemplateVersion(Base):
     """One saved state of a letter template; never changed once written."""
@@ -132,6 +164,7 @@ class LetterTemplateVersion(Base):
     )
 
     template: Mapped[LetterTemplate] = relationship(back_populates="versions")
+    created_by: Mapped[StaffUser | None] = relationship()
 
 
 class TargetKind(StrEnum):

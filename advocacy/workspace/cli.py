@@ -26,12 +26,13 @@ def users_command() -> None:
     show_default=True,
 )
 @click.option("--name", default="", help="How the workspace names them.")
+@click.option("--partner", default="", help="A partner account's organisation (its slug).")
 @with_appcontext
-def create_user(email: str, role: str, name: str) -> None:
+def create_user(email: str, role: str, name: str, partner: str) -> None:
     """Create an account and print its single-use set-password link (no password here)."""
     session = db.session
     try:
-        user = services.create_user(session, email, Role(role), name)
+        user = services.create_user(session, email, Role(role), name, partner=partner)
     except services.WorkspaceError as exc:
         raise click.ClickException(exc.message) from exc
     token = services.issue_token(session, user, StaffTokenPurpose.SET_PASSWORD)

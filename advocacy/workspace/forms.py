@@ -140,6 +140,8 @@ class InviteForm(WorkspaceForm):
     )
     name = StringField("Name (optional)", filters=[strip], validators=[Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.VIEWER.value)
+    # Choices are the active partners, filled in by the view.
+    partner = SelectField("Partner organisation (partner accounts only)", validate_choice=False)
 
 
 class RoleForm(WorkspaceForm):

@@ -24,6 +24,7 @@ from advocacy.config import Settings
 from advocacy.models import (
     Notification,
     NotificationKind,
+    Partner,
     StaffToken,
     StaffTokenPurpose,
     StaffUser,
@@ -73,12 +74,44 @@ def find_user(session: Session, email: str) -> StaffUser | None:
     ).first()
 
 
-def create_user(session: Session, email: str, role: Role, name: str = "") -> StaffUser:
+def active_partners(session: Session) -> list[Partner]:
+    """Partner organisations a partner account can belong to."""
+    return list(
+        session.scalars(select(Partner).where(Partner.is_active.is_(True)).order_by(Partner.name))
+    )
+
+
+def _partner_for(session: Session, role: Role, partner_slug: str) -> int | None:
+    """The partner id a new account belongs to; partner accounts must name one."""
+    if role != Role.PARTNER:
+        if partner_slug:
+            raise WorkspaceError("Only partner accounts belong to a partner organisation.")
+        return None
+    partner = session.scalars(
+        select(Partner).where(Partner.slug == partner_slug, Partner.is_active.is_(True))
+    ).first()
+    if partner is None:
+        raise WorkspaceError(
+            "Choose the partner organisation this account belongs to: a partner account "
+            "sees only its own organisation's figures."
+        )
+    return partner.id
+
+
+def create_user(
+    session: Session, email: str, role: Role, name: str = "", *, partner: str = ""
+) -> StaffUser:
     """Create an account with no password yet; the person sets one from a link."""
     address = normalise_email(email)
     if find_user(session, address) is not None:
         raise WorkspaceError("There is already an account with that email.")
-    user = StaffUser(email=address, name=name.strip()[:200], role=Role(role).value)
+    role = Role(role)
+    user = StaffUser(
+        email=address,
+        name=name.strip()[:200],
+        role=role.value,
+        partner_id=_partner_for(session, role, partner),
+    )
     session.add(user)
     session.flush()
     return user
@@ -166,9 +199,11 @@ def queue_link_email(session: Session, token: StaffToken, kind: NotificationKind
     session.add(Notification(staff_token_id=token.id, kind=kind, next_attempt_at=utcnow()))
 
 
-def invite(session: Session, email: str, role: Role, name: str = "") -> StaffUser:
+def invite(
+    session: Session, email: str, role: Role, name: str = "", *, partner: str = ""
+) -> StaffUser:
     """Create an account and email its set-password link."""
-    user = create_user(session, email, role, name)
+    user = create_user(session, email, role, name, partner=partner)
     token = issue_token(session, user, StaffTokenPurpose.SET_PASSWORD)
     queue_link_email(session, token, NotificationKind.STAFF_INVITE)
     return user
@@ -315,8 +350,9 @@ def authenticate(session: Session, email: str, password: str) -> LoginResult:
 
 
 def complete_login(session: Session, user: StaffUser) -> None:
-    """Stamp a successful login."""
+    """Stamp a successful login, and clear away sessions nobody can use any more."""
     user.last_login_at = utcnow()
+    sessions.purge_expired(session)
 
 
 # Two-factor ---------------------------------------------------------------------------------
@@ -437,7 +473,15 @@ def change_role(session: Session, user: StaffUser, role: Role) -> None:
         and active_owner_count(session) <= 1
     ):
         raise WorkspaceError("This is the only owner. Make somebody else an owner first.")
+    if role == Role.PARTNER and user.partner_id is None:
+        raise WorkspaceError(
+            "A partner account must belong to a partner organisation: invite it anew as a "
+            "partner, choosing the organisation."
+        )
     user.role = role.value
+    if role != Role.PARTNER:
+        user.partner_id = None
+    # A changed role takes effect at once; sessions keep no copy of it.
 
 
 def list_users(session: Session) -> list[StaffUser]:

@@ -23,6 +23,8 @@ from advocacy.models import StaffSession, StaffUser, utcnow
 COOKIE_NAME = "workspace_session"
 COOKIE_PATH = "/workspace"
 IDLE_TIMEOUT = timedelta(minutes=30)
+# Between a right password and the second factor: long enough to find the phone.
+PENDING_TIMEOUT = timedelta(minutes=5)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 # Between two requests closer than this, last_seen_at is not rewritten.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -35,6 +37,8 @@ def token_hash(token: str) -> str:
 
 def _is_expired(row: StaffSession) -> bool:
     now = utcnow()
+    if row.is_pending_totp and now - row.created_at > PENDING_TIMEOUT:
+        return True
     return now - row.last_seen_at > IDLE_TIMEOUT or now - row.created_at > ABSOLUTE_TIMEOUT
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from advocacy.config import Settings
 from advocacy.extensions import db
@@ -61,8 +63,19 @@ def _settings() -> Settings:
     return settings
 
 
-@bp.before_request
+_FRAME_ANCESTORS = re.compile(r"frame-ancestors [^;]*")
+
+
+def _is_workspace_request() -> bool:
+    return request.path == "/workspace" or request.path.startswith("/workspace/")
+
+
+# App-wide hooks limited to /workspace paths, so every staff package's blueprint (editor,
+# dashboard, ...) gets them without registering its own.
+@bp.before_app_request
 def _load_staff() -> None:
+    if not _is_workspace_request():
+        return
     # Loaded first so every form on the page carries this session's CSRF token.
     staff_session = current_session()
     if staff_session is not None and staff_session.notice:
@@ -79,16 +92,24 @@ def notify(text: str) -> None:
         db.session.commit()
 
 
-@bp.after_request
+@bp.after_app_request
 def _no_store(response: Any) -> Any:
-    # Staff pages show figures and names: never keep them in a shared cache or history.
-    response.headers["Cache-Control"] = "no-store"
+    if _is_workspace_request():
+        # Staff pages show figures and names: never keep them in a shared cache or history.
+        response.headers["Cache-Control"] = "no-store"
+        # Never framed, whatever a URL says about partners' frames (clickjacking). The app's
+        # security headers have been set by now: app hooks run last-registered first.
+        policy = response.headers.get("Content-Security-Policy", "")
+        response.headers["Content-Security-Policy"] = _FRAME_ANCESTORS.sub(
+            "frame-ancestors 'none'", policy
+        )
+        response.headers["X-Frame-Options"] = "DENY"
     return response
 
 
 @bp.app_context_processor
 def _workspace_context() -> dict[str, Any]:
-    if not request.path.startswith("/workspace"):
+    if not _is_workspace_request():
         return {}
     user = current_user()
     return {
@@ -361,6 +382,10 @@ def _user_or_404(user_id: int) -> StaffUser:
 
 
 def _staff_page(form: InviteForm, message: str | None = None, status: int = 200) -> Any:
+    form.partner.choices = [
+        SelectChoice("", "None"),
+        *(SelectChoice(p.slug, p.name) for p in services.active_partners(db.session)),
+    ]
     return (
         render_template(
             "workspace/staff.html",
@@ -391,7 +416,13 @@ def staff_invite() -> ResponseReturnValue:
         return _staff_page(form, status=422)
     session = db.session
     try:
-        user = services.invite(session, form.email.data, Role(form.role.data), form.name.data or "")
+        user = services.invite(
+            session,
+            form.email.data,
+            Role(form.role.data),
+            form.name.data or "",
+            partner=form.partner.data or "",
+        )
     except services.WorkspaceError as exc:
         session.rollback()
         return _staff_page(form, exc.message, 422)

@@ -7,9 +7,13 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 
+from advocacy.models import Partner
+from advocacy.partners import attribution
 from advocacy.workspace.access import ROLE_PERMISSIONS, Permission, Role, has_permission
+from tests.conftest import TEST_SECRET
 
 
 def _workspace_rules(app: Flask) -> list[Rule]:
@@ -96,3 +100,20 @@ def test_a_deactivated_account_is_logged_out_at_once(
     response = client.get("/workspace/")
     assert response.status_code == 302
     assert "/workspace/login" in response.headers["Location"]
+
+
+def test_workspace_pages_may_never_be_framed(
+    staff_client: Callable[..., FlaskClient], client: FlaskClient, session: Session
+) -> None:
+    session.add(Partner(slug="friends", name="Friends", allowed_origins="https://friends.example"))
+    session.commit()
+    # A link made for a partner's frame does not make a staff page framable.
+    via = attribution.sign(
+        TEST_SECRET, attribution.Attribution(partner="friends", is_embedded=True)
+    )
+    for response in (
+        client.get(f"/workspace/login?via={via}"),
+        staff_client(Role.OWNER).get(f"/workspace/staff?via={via}"),
+    ):
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
 from advocacy.delivery.cli import worker_command
-from advocacy.models import AuditEvent, Notification, StaffToken, StaffUser
+from advocacy.models import (
+    AuditEvent,
+    Notification,
+    Partner,
+    StaffSession,
+    StaffToken,
+    StaffUser,
+)
 from advocacy.workspace import services
 from advocacy.workspace.access import Role
 from advocacy.workspace.cli import users_command
@@ -274,3 +281,53 @@ def test_deactivating_a_user_ends_their_sessions_and_the_last_owner_stays(
 def test_the_audit_log_is_for_owners_only(staff_client: Callable[..., FlaskClient]) -> None:
     assert staff_client(Role.EDITOR).get("/workspace/audit").status_code == 403
     assert staff_client(Role.OWNER).get("/workspace/audit").status_code == 200
+
+
+def test_a_partner_account_belongs_to_a_partner_organisation(
+    runner: FlaskCliRunner, session: Session, staff_client: Callable[..., FlaskClient]
+) -> None:
+    session.add(Partner(slug="amnesty-leeds", name="Amnesty Leeds"))
+    session.commit()
+    refused = runner.invoke(users_command, ["create", "p@example.org", "--role", "partner"])
+    assert refused.exit_code != 0
+    assert "partner organisation" in refused.output
+    made = runner.invoke(
+        users_command,
+        ["create", "p@example.org", "--role", "partner", "--partner", "amnesty-leeds"],
+    )
+    assert made.exit_code == 0, made.output
+    user = services.find_user(session, "p@example.org")
+    assert user is not None
+    assert user.partner_id is not None
+    owner = staff_client(Role.OWNER)
+    page = owner.get("/workspace/staff").get_data(as_text=True)
+    assert '<option value="amnesty-leeds">Amnesty Leeds</option>' in page
+    # Another role cannot be turned into a partner without an organisation.
+    viewer = services.create_user(session, "v@example.org", Role.VIEWER)
+    session.commit()
+    response = owner.post(
+        f"/workspace/staff/{viewer.id}/role",
+        data={"csrf_token": owner.csrf_token, "role": "partner"},  # type: ignore[attr-defined]
+    )
+    assert response.status_code == 422
+
+
+def test_the_code_step_of_a_login_expires_after_five_minutes(
+    staff_client: Callable[..., FlaskClient], app: Flask, session: Session
+) -> None:
+    client = staff_client(Role.VIEWER, email="slow@example.org")
+    user: StaffUser = client.staff_user  # type: ignore[attr-defined]
+    services.begin_totp(user)
+    user.is_totp_enabled = True
+    session.commit()
+    fresh = app.test_client()
+    first = _login(fresh, "slow@example.org", STAFF_PASSWORD)
+    assert first.headers["Location"].startswith("/workspace/login/code")
+    pending = session.scalars(
+        select(StaffSession).where(StaffSession.is_pending_totp.is_(True))
+    ).one()
+    pending.created_at -= timedelta(minutes=6)
+    session.commit()
+    again = fresh.get(first.headers["Location"])
+    assert again.status_code == 302
+    assert again.headers["Location"].startswith("/workspace/login")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from advocacy import create_app
+from advocacy.config import ConfigurationError, Settings
 from advocacy.extensions import db
 from advocacy.models import AuditEvent, StaffSession, StaffUser
 from advocacy.workspace.access import Role
@@ -56,9 +57,13 @@ def test_login_sets_a_strict_httponly_cookie_scoped_to_the_workspace(
 def test_the_cookie_is_secure_in_production(
     database_url: str, tmp_path: Path, make_staff: Callable[..., StaffUser]
 ) -> None:
-    settings = make_settings(database_url, tmp_path / "prod", env={"ADVOCACY_ENV": "production"})
-    prod = create_app(settings, TESTING=True)
     make_staff(Role.VIEWER, email="viewer@staff.example")
+    settings = make_settings(database_url, tmp_path / "prod", env={"ADVOCACY_ENV": "production"})
+    # A second app rebinds the shared database extension: close the first one's pool
+    # rather than leave its connections to the garbage collector.
+    db.session.close()
+    db.dispose()
+    prod = create_app(settings, TESTING=True)
     with prod.app_context():
         client = prod.test_client()
         response = _login(client, "viewer@staff.example", STAFF_PASSWORD)
@@ -187,3 +192,8 @@ def test_the_public_journey_still_sets_no_cookie(
     response = client.get("/healthz")
     assert "Set-Cookie" not in response.headers
     assert db.session is not None
+
+
+def test_a_malformed_login_limit_is_refused_at_start_up() -> None:
+    with pytest.raises(ConfigurationError, match="LOGIN_RATE_LIMIT_ACCOUNT"):
+        Settings.from_env({"LOGIN_RATE_LIMIT_ACCOUNT": "lots", "SECRET_KEY": "k"})

@@ -1,0 +1,1 @@
+"""The campaign editor: campaigns, their letter templates, versions, previews and imports."""
