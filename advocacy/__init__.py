@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from advocacy.config import PROJECT_ROOT, Settings
 from advocacy.extensions import db, limiter
+from advocacy.logs import install_redaction
 from advocacy.security import NoCookieSessions
 
 
@@ -84,3 +85,5 @@ def _configure_logging(app: Flask) -> None:
     # Werkzeug's access log and urllib3's debug lines would record postcodes from URLs.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # The servers' error lines still carry client addresses and request lines.
+    install_redaction()

@@ -182,7 +182,7 @@ class Settings:
             "count_cache_seconds": float(env.get("COUNT_CACHE_SECONDS", "") or 5.0),
             "campaign_cache_seconds": float(env.get("CAMPAIGN_CACHE_SECONDS", "") or 10.0),
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
-            "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
+            "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "50 per hour;200 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
             **_similarity(env),
             "health_cache_seconds": float(env.get("HEALTH_CACHE_SECONDS", "") or 5.0),

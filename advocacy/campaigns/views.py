@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
+from advocacy.caching import never_store
 from advocacy.campaigns import services
 from advocacy.campaigns.forms import (
     ChangeEmailForm,
@@ -35,11 +36,31 @@ from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
 from advocacy.models import Campaign, Letter, LetterState, LetterTemplate
+from advocacy.ratelimit import LOOKUP_SCOPE
 from advocacy.security import make_letter_page_token
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("campaigns", __name__)
+
+never_store(
+    bp,
+    (
+        f"campaigns.{name}"
+        for name in (
+            "find_mp",
+            "write",
+            "change_postcode",
+            "preview",
+            "send",
+            "check_email",
+            "resend",
+            "change_email",
+            "print_letter",
+            "confirm",
+        )
+    ),
+)
 
 
 @bp.app_context_processor
@@ -153,7 +174,7 @@ def _lookup_limit() -> str:
 
 
 @bp.get("/campaigns/<slug>/mp")
-@limiter.limit(_lookup_limit)
+@limiter.limit(_lookup_limit, scope=LOOKUP_SCOPE)
 def find_mp(slug: str) -> ResponseReturnValue:
     """Find the person's MP from a postcode, or from a constituency they picked."""
     camp = _campaign_or_404(slug)
@@ -278,7 +299,7 @@ def _check_postcode_matches(form: LetterForm) -> bool:
 
 
 @bp.post("/campaigns/<slug>/write/postcode")
-@limiter.limit(_lookup_limit)
+@limiter.limit(_lookup_limit, scope=LOOKUP_SCOPE)
 def change_postcode(slug: str) -> ResponseReturnValue:
     """Find the MP for the address postcode, keeping everything written so far."""
     camp = _campaign_or_404(slug)
@@ -385,7 +406,7 @@ def _render_preview(
 
 
 @bp.post("/campaigns/<slug>/send")
-@limiter.limit(_send_limit)
+@limiter.limit(_send_limit, successes_only=True)
 def send(slug: str) -> ResponseReturnValue:
     """Save the letter and send the confirmation email; nothing goes to the MP yet."""
     camp = _campaign_or_404(slug)
@@ -467,7 +488,7 @@ def check_email(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/campaigns/<slug>/check-email/resend")
-@limiter.limit(_send_limit)
+@limiter.limit(_send_limit, successes_only=True)
 def resend(slug: str) -> ResponseReturnValue:
     """Send the confirmation link again, within the same limits as a new letter."""
     camp = _campaign_or_404(slug)
@@ -485,7 +506,7 @@ def resend(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/campaigns/<slug>/check-email/change")
-@limiter.limit(_send_limit)
+@limiter.limit(_send_limit, successes_only=True)
 def change_email(slug: str) -> ResponseReturnValue:
     """Send the confirmation to a corrected address."""
     camp = _campaign_or_404(slug)
