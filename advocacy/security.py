@@ -16,6 +16,8 @@ from wtforms.csrf.core import CSRF, CSRFTokenField
 from wtforms.form import BaseForm
 from wtforms.validators import ValidationError
 
+from advocacy.validation import canonical_email
+
 CONFIRMATION_MAX_AGE = 7 * 24 * 3600
 CSRF_MAX_AGE = 6 * 3600
 
@@ -35,9 +37,12 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 
 
 def email_digest(email: str, secret_key: str | None = None) -> str:
-    """A keyed hash of a normalised email address, for de-duplication without the address."""
+    """A keyed hash of an address's canonical form, for de-duplication without the address.
+
+    See validation.canonical_email: name+tag@ and, at Gmail, dotted variants are one person.
+    """
     key = (secret_key or current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, canonical_email(email).encode(), hashlib.sha256).hexdigest()
 
 
 def make_confirmation_token(letter_public_id: str, idempotency_key: str) -> str:

@@ -70,6 +70,7 @@ class InvalidReason(StrEnum):
     BAD_CHARACTERS = "bad_characters"
     INCOMPLETE = "incomplete"
     BAD_FORMAT = "bad_format"
+    BAD_INWARD = "bad_inward"
     NOT_RECOGNISED = "not_recognised"
 
 
@@ -84,6 +85,10 @@ _INVALID_MESSAGES = {
         "for example SW1A 1AA."
     ),
     InvalidReason.BAD_FORMAT: "That is not a valid UK postcode. Enter a postcode like SW1A 1AA.",
+    InvalidReason.BAD_INWARD: (
+        "The part after the space should be a number and two letters, like the 1AA in "
+        "SW1A 1AA. Check where the space goes in your postcode and try again."
+    ),
     InvalidReason.NOT_RECOGNISED: (
         "That postcode is not one we can look up. Check it and try again."
     ),

@@ -162,6 +162,28 @@ def _is_separator(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in {"Pd", "Cf"}
 
 
+def _misplaced_separator(text: str) -> bool:
+    """True when exactly one separator was typed and what follows it is not three characters.
+
+    Re-splitting "M1 11AE" as "M11 1AE" would silently pick another district, so a single
+    separator is taken as meant: only the inward code (digit, letter, letter) may follow it.
+    With no separator, or several, there is nothing to honour and the parser splits.
+    """
+    runs: list[str] = []
+    in_separator = True
+    for char in text:
+        if unicodedata.category(char) == "Cf":
+            continue
+        if char.isspace() or unicodedata.category(char) == "Pd":
+            in_separator = True
+            continue
+        if in_separator:
+            runs.append("")
+            in_separator = False
+        runs[-1] += char
+    return len(runs) == 2 and len(runs[1]) != 3
+
+
 def parse_postcode(raw: str) -> Postcode:
     """Parse and normalise a postcode, raising InvalidPostcode with a reason if malformed."""
     if len(raw) > _MAX_INPUT_LENGTH:
@@ -188,6 +210,8 @@ def parse_postcode(raw: str) -> Postcode:
                 special=SpecialPostcode(rule.kind, rule.region),
             )
 
+    if _misplaced_separator(text):
+        raise InvalidPostcode(InvalidReason.BAD_INWARD)
     if compact == _GIROBANK:
         return Postcode(outward="GIR", inward="0AA", normalised="GIR 0AA")
     if _OUTWARD.fullmatch(compact):

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, Field, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from advocacy.security import SignedTokenCSRF
-from postcode_lookup import InvalidPostcode, parse_postcode
+from advocacy.validation import (
+    MIXED_SCRIPT_MESSAGE,
+    check_email,
+    multiline_filter,
+    person_name,
+    single_line,
+)
+from postcode_lookup import InvalidPostcode, InvalidReason, parse_postcode
 
 MIN_PERSONAL_WORDS = 20
 MAX_PERSONAL_WORDS = 3000
@@ -36,6 +43,8 @@ def postcode_field_check(_form: Form, field: Field) -> None:
     try:
         field.data = parse_postcode(field.data or "").normalised
     except InvalidPostcode as exc:
+        if exc.reason is InvalidReason.BAD_INWARD:
+            raise ValidationError(str(exc)) from exc
         raise ValidationError(
             "That does not look like a UK postcode. Check it and try again, for example SW1A 1AA."
         ) from exc
@@ -68,25 +77,21 @@ def email_problem(address: str) -> str | None:
 
 
 def email_check(_form: Form, field: Field) -> None:
-    """A syntactically valid address, normalised; no DNS look-up leaves this server."""
+    """A valid address, kept as typed (see validation.check_email), refused in our words."""
     address = field.data or ""
     problem = email_problem(address)
     if problem:
         raise ValidationError(problem)
     try:
-        field.data = validate_email(address, check_deliverability=False).normalized
+        field.data = check_email(address)
     except EmailNotValidError as exc:
+        if str(exc) == MIXED_SCRIPT_MESSAGE:
+            raise ValidationError(MIXED_SCRIPT_MESSAGE) from exc
         # The library's own sentences are written for developers; ours name no internals.
         raise ValidationError(
             "Please check your email address: it has a character or a part that email "
             f"addresses cannot have. Write it as you would give it to a friend, {EMAIL_EXAMPLE}."
         ) from exc
-
-
-def single_line(_form: Form, field: Field) -> None:
-    """Refuse line breaks where a header or name is expected."""
-    if field.data and any(ch in field.data for ch in "\r\n"):
-        raise ValidationError("Please keep this to one line.")
 
 
 class PostcodeForm(Form):
@@ -117,12 +122,13 @@ class LetterForm(SignedForm):
             DataRequired("Please enter your name, so your MP knows who is writing."),
             Length(max=120),
             single_line,
+            person_name,
         ],
     )
     email = _email_field()
     address = TextAreaField(
         "Your street address",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[
             DataRequired(
                 "Please enter your address. MPs only act for their own constituents and need it "
@@ -138,7 +144,7 @@ class LetterForm(SignedForm):
     )
     personal_words = TextAreaField(
         "In your own words",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[
             DataRequired(
                 "Please add a few words of your own. Personal letters carry far more weight "
@@ -174,9 +180,13 @@ class PreviewForm(LetterForm):
     )
     body = TextAreaField(
         "Letter",
-        filters=[strip],
+        filters=[multiline_filter],
         validators=[DataRequired("The letter cannot be empty."), Length(max=MAX_BODY)],
     )
+    # A partner's "keep me informed" box: unticked unless the person ticks it, never
+    # required, and apart from sending. The wording's id says which words they saw.
+    partner_consent = BooleanField()
+    consent_wording = HiddenField()
 
 
 class ConfirmForm(SignedForm):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -10,7 +11,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -36,6 +36,8 @@ from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
 from advocacy.models import Campaign, Letter, LetterState, LetterTemplate
+from advocacy.partners import embedding
+from advocacy.partners import services as partner_services
 from advocacy.ratelimit import LOOKUP_SCOPE
 from advocacy.security import make_letter_page_token
 
@@ -123,7 +125,7 @@ def campaign(slug: str) -> ResponseReturnValue:
 def count_json(slug: str) -> ResponseReturnValue:
     """Public counters as JSON, cheap under heavy read load."""
     camp = _campaign_or_404(slug)
-    response = jsonify(_count(camp).as_dict())
+    response = current_app.response_class(_count(camp).json_body, mimetype="application/json")
     max_age = max(int(_settings().count_cache_seconds), 0)
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -378,7 +380,7 @@ def _render_preview(
     message: str | None = None,
 ) -> ResponseReturnValue:
     author = _author(form)
-    partner = services.get_partner(db.session, form.partner.data)
+    partner = embedding.current_partner()
     letter = services.build_letter(
         campaign=camp,
         template=template,
@@ -388,6 +390,7 @@ def _render_preview(
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
         partner=partner,
+        source=embedding.current().source,
     )
     email = compose_letter(letter, _settings()) if rep.email else None
     return (
@@ -424,10 +427,11 @@ def send(slug: str) -> ResponseReturnValue:
         subject=form.subject.data or "",
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
-        partner=services.get_partner(db.session, form.partner.data),
+        partner=embedding.current_partner(),
+        source=embedding.current().source,
     )
     try:
-        services.submit(db.session, letter)
+        services.submit(db.session, letter, also=_consent_recorder(form))
     except services.JourneyError as exc:
         db.session.rollback()
         return _render_preview(camp, rep, template, form, 409, message=exc.message)
@@ -477,6 +481,26 @@ def _render_check_email(
     # The page shows the address the link went to: no shared cache or back-forward copy.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _consent_recorder(form: PreviewForm) -> Callable[[Letter], None] | None:
+    """Saves the partner's ticked box with the letter, when there is one to save."""
+    partner = embedding.current_partner()
+    wording = (form.consent_wording.data or "").strip()
+    if partner is None or not form.partner_consent.data or not wording.isdigit():
+        return None
+
+    def record(letter: Letter) -> None:
+        partner_services.record_consent(
+            db.session,
+            partner=partner,
+            wording_id=int(wording),
+            letter=letter,
+            name=form.name.data or "",
+            email=form.email.data or "",
+        )
+
+    return record
 
 
 @bp.get("/campaigns/<slug>/check-email")

@@ -155,16 +155,30 @@ def error_messages(body: bytes | str) -> list[str]:
     return messages
 
 
+def header_name(name: str | None) -> str | None:
+    """A display name as SendGrid's v3 API needs it: quoted when it holds `,` or `;`.
+
+    SendGrid copies `name` into the header as it is, and a bare comma there splits
+    "Khan, Ayesha" into two addresses (its documented limitation, and the fix it suggests).
+    Quotes and backslashes inside are escaped; forms refuse them in names anyway.
+    """
+    if not name:
+        return None
+    if "," in name or ";" in name:
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
+
+
 def build_mail(email: OutgoingEmail) -> Mail:
     """The SendGrid request for an email, built with the library's helpers."""
     mail = Mail(
-        from_email=From(email.from_email, email.from_name or None),
-        to_emails=To(email.to_email, email.to_name or None),
+        from_email=From(email.from_email, header_name(email.from_name)),
+        to_emails=To(email.to_email, header_name(email.to_name)),
         subject=email.subject,
     )
     mail.content = [Content("text/plain", email.text), Content("text/html", email.html)]
     if email.reply_to_email:
-        mail.reply_to = ReplyTo(email.reply_to_email, email.reply_to_name or None)
+        mail.reply_to = ReplyTo(email.reply_to_email, header_name(email.reply_to_name))
     if email.custom_args:
         mail.custom_arg = [CustomArg(key, value) for key, value in email.custom_args.items()]
     if email.categories:

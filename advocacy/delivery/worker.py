@@ -34,7 +34,11 @@ from sqlalchemy.pool import QueuePool
 
 from advocacy.db import make_engine
 from advocacy.delivery import queue, status
-from advocacy.delivery.compose import compose_letter, compose_notification
+from advocacy.delivery.compose import (
+    compose_letter,
+    compose_notification,
+    notification_is_moot,
+)
 from advocacy.delivery.mail import (
     MailAuthError,
     MailBackend,
@@ -436,7 +440,7 @@ class Worker:
         """The email for a row, or None when the row was settled here instead."""
         try:
             if isinstance(row, Notification):
-                if row.letter.state != LetterState.AWAITING_CONFIRMATION:
+                if notification_is_moot(row):
                     row.transition(NotificationState.CANCELLED)
                     self._unlease(row)
                     self.report.add("cancelled")

@@ -24,6 +24,7 @@ from advocacy.config import Settings
 from advocacy.directory.cache import MISSING, TTLCache
 from advocacy.extensions import db
 from advocacy.models import MemberOfParliament, PostcodeCacheEntry, utcnow
+from advocacy.validation import is_constituency_code
 from postcode_lookup import (
     CircuitBreaker,
     LookupUnavailable,
@@ -186,6 +187,8 @@ class DirectoryService:
 
     def by_constituency(self, code: str) -> Representative | None:
         """The directory's entry for a GSS code, or None if there is no such seat."""
+        if not is_constituency_code(code):
+            return None
         cached = self.cache.get(("seat", code))
         if cached is not MISSING:
             rep: Representative = cached

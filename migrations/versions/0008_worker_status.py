@@ -1,7 +1,7 @@
 """worker statuses: each delivery worker's state, pause reason and heartbeat
 
 Revision ID: 0008_worker_status
-Revises: 0007
+Revises: 0014
 Create Date: 2026-12-02 18:21:45.516155
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import advocacy.models.base
 
 revision: str = "0008_worker_status"
-down_revision: str | None = "0007"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -60,23 +62,83 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+class _Forms(HTMLParser):
+    """Every form on a page: its action and its named inputs' values, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, list[tuple[str, str]]]] = []
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((values.get("action", ""), []))
+        elif self.forms and tag == "input" and values.get("name"):
+            if values.get("type") not in {"submit", "button"}:
+                self.forms[-1][1].append((values["name"], values.get("value", "")))
+        elif self.forms and tag == "textarea" and values.get("name"):
+            self._textarea = values["name"]
+            self.forms[-1][1].append((values["name"], ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            name, value = self.forms[-1][1][-1]
+            self.forms[-1][1][-1] = (name, value + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self._textarea is not None:
+            name, value = self.forms[-1][1][-1]
+            # A textarea's first newline belongs to the markup.
+            self.forms[-1][1][-1] = (name, value.removeprefix("\n"))
+            self._textarea = None
+
+
+def page_form(html: str, action_suffix: str) -> dict[str, str]:
+    """The fields of the form on a page whose action ends with `action_suffix`."""
+    parser = _Forms()
+    parser.feed(html)
+    for action, fields in parser.forms:
+        if action.split("?")[0].endswith(action_suffix):
+            return dict(fields)
+    raise AssertionError(f"no form posting to ...{action_suffix}")
+
+
+def write_page_url(client: FlaskClient, postcode: str = "GU11 1AA", letter: str = "general") -> str:
+    """The write page's address, as the MP page links to it after a postcode look-up."""
+    page = client.get(f"/campaigns/{CAMPAIGN}/mp", query_string={"postcode": postcode})
+    assert page.status_code == 200, page.get_data(as_text=True)
+    links = re.findall(r'href="([^"]*/write\?[^"]*)"', page.get_data(as_text=True))
+    chosen = [html.unescape(link) for link in links if f"letter={letter}" in link]
+    assert chosen, "no write link on the MP page"
+    return chosen[0]
+
+
 def write_form(client: FlaskClient, **overrides: str) -> dict[str, str]:
-    """A complete, valid write-page form for Aldershot, with overrides."""
-    page = client.get(
-        f"/campaigns/{CAMPAIGN}/write?letter=general&constituency=E14001063&postcode=GU11+1AA"
-    )
+    """A complete, valid write-page form for Aldershot, reached as a browser does."""
+    page = client.get(write_page_url(client))
     assert page.status_code == 200
-    form = {
-        "csrf_token": csrf_token(page.get_data(as_text=True)),
-        "letter": "general",
-        "constituency": "E14001063",
-        "lookup_postcode": "GU11 1AA",
-        "partner": "",
-        "name": "Ayesha Khan",
-        "email": "ayesha@example.org",
-        "address": "1 High Street\nAldershot",
-        "postcode": "gu111aa",
-        "personal_words": "My cousin has not been heard from since 2018. Please help.",
-    }
+    form = page_form(page.get_data(as_text=True), "/preview")
+    form.update(
+        {
+            "name": "Ayesha Khan",
+            "email": "ayesha@example.org",
+            "address": "1 High Street\nAldershot",
+            "postcode": "gu111aa",
+            "personal_words": "My cousin has not been heard from since 2018. Please help.",
+        }
+    )
+    form.update(overrides)
+    return form
+
+
+def preview_form(client: FlaskClient, **overrides: str) -> dict[str, str]:
+    """The form the preview page holds, after a valid write form was posted to it.
+
+    Overrides apply to the preview form (what a person, or a forger, would post to send).
+    """
+    page = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client))
+    assert page.status_code == 200, page.get_data(as_text=True)
+    form = page_form(page.get_data(as_text=True), "/send")
     form.update(overrides)
     return form

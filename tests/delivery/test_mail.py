@@ -251,3 +251,29 @@ def test_make_backend_follows_settings(tmp_path: Path, database_url: str) -> Non
     sendgrid = make_backend(settings)
     assert isinstance(sendgrid, SendGridBackend)
     assert sendgrid.timeout[1] <= 2.0  # a request never outlives a third of its lease
+
+
+def test_sendgrid_display_names_with_commas_are_quoted(
+    backend: SendGridBackend, fake_sendgrid: FakeSendGrid
+) -> None:
+    # SendGrid copies names into headers as they are; a bare comma would split the address.
+    named = OutgoingEmail(
+        **{
+            **EMAIL.__dict__,
+            "from_name": "Khan, Ayesha via Save Our Libraries",
+            "reply_to_name": "Khan; Ayesha",
+            "to_name": 'Bloggs, Jo "MP"',
+        }
+    )
+    backend.send(named)
+    payload = fake_sendgrid.accepted[0].payload
+    assert payload["from"]["name"] == '"Khan, Ayesha via Save Our Libraries"'
+    assert payload["reply_to"]["name"] == '"Khan; Ayesha"'
+    assert payload["personalizations"][0]["to"][0]["name"] == '"Bloggs, Jo \\"MP\\""'
+    parsed = email.message_from_string(
+        f"From: {payload['from']['name']} <{payload['from']['email']}>\n\n",
+        policy=email.policy.default,
+    )
+    [address] = parsed["From"].addresses
+    assert address.display_name == "Khan, Ayesha via Save Our Libraries"
+    assert address.addr_spec == "letters@campaign.example"

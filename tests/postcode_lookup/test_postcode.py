@@ -55,6 +55,8 @@ PROPERTY_SETTINGS = settings(database=None, max_examples=300, deadline=None)
             "7RE",
         ),  # full-width letters, digits
         ("KY1 1AB", "KY1 1AB", "KY1", "1AB"),  # Kirkcaldy, not the Cayman Islands
+        ("M111AE", "M11 1AE", "M11", "1AE"),  # no separator typed: the parser splits
+        ("M1 1 AE", "M1 1AE", "M1", "1AE"),  # several separators: nothing to honour
     ],
 )
 def test_parse_postcode_normalises_valid_input(
@@ -88,12 +90,19 @@ def test_postcode_area_is_the_leading_letters() -> None:
         ("SW1É 1AA", InvalidReason.BAD_CHARACTERS),
         ("SW1A", InvalidReason.INCOMPLETE),
         ("m1", InvalidReason.INCOMPLETE),
-        ("SW1A 1A", InvalidReason.BAD_FORMAT),
+        ("SW1A 1A", InvalidReason.BAD_INWARD),
         ("1AA SW1", InvalidReason.BAD_FORMAT),
         ("ABC 1AA", InvalidReason.BAD_FORMAT),
         ("SW1A 11A", InvalidReason.BAD_FORMAT),
         ("12345", InvalidReason.BAD_FORMAT),
         ("BFPO", InvalidReason.BAD_FORMAT),
+        # One separator typed, and not three characters after it: taken as a typo, never
+        # re-split into another district ("M1 11AE" is not "M11 1AE").
+        ("M1 11AE", InvalidReason.BAD_INWARD),
+        ("SW1A1 AA", InvalidReason.BAD_INWARD),
+        ("GU1 11AA", InvalidReason.BAD_INWARD),
+        ("M1\u00a011AE", InvalidReason.BAD_INWARD),
+        ("M1-11AE", InvalidReason.BAD_INWARD),
     ],
 )
 def test_parse_postcode_rejects_malformed_input_with_a_reason(
@@ -273,7 +282,15 @@ def test_parse_postcode_round_trips_valid_postcodes(text: str) -> None:
 @given(st.data(), st.one_of(_uk_postcodes(), st.sampled_from(_SPECIAL_EXAMPLES)))
 def test_parse_postcode_spacing_and_case_variants_agree(data: st.DataObject, text: str) -> None:
     variant = data.draw(_respelt(text))
-    assert parse_postcode(variant) == parse_postcode(text)
+    expected = parse_postcode(text)
+    parts = variant.split()
+    if expected.special is None and len(parts) == 2 and len(parts[1]) != 3:
+        # One separator, in the wrong place: a likely typo, never silently re-split.
+        with pytest.raises(InvalidPostcode) as caught:
+            parse_postcode(variant)
+        assert caught.value.reason is InvalidReason.BAD_INWARD
+    else:
+        assert parse_postcode(variant) == expected
 
 
 @pytest.mark.parametrize(
@@ -304,6 +321,6 @@ def test_looks_foreign_never_claims_a_uk_shape(raw: str) -> None:
 
 @PROPERTY_SETTINGS
 @given(st.one_of(_uk_postcodes(), st.sampled_from(_SPECIAL_EXAMPLES)).flatmap(_respelt))
-def test_no_postcode_that_parses_looks_foreign(raw: str) -> None:
-    parse_postcode(raw)
+def test_no_uk_shaped_postcode_looks_foreign(raw: str) -> None:
+    # Respellings include likely typos ("M1 11AE"), which are refused but still UK-shaped.
     assert not looks_foreign(raw)
