@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from advocacy.config import PROJECT_ROOT, Settings
 from advocacy.extensions import db, limiter
+from advocacy.logs import install_redaction
 from advocacy.security import NoCookieSessions
 
 
@@ -119,3 +120,5 @@ def _configure_logging(app: Flask) -> None:
     # PDF libraries log each step, and font subsetting names the glyphs (letters of names).
     for name in ("weasyprint", "fontTools", "fpdf"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # The servers' error lines still carry client addresses and request lines.
+    install_redaction()

@@ -237,7 +237,7 @@ class Settings:
             "count_cache_seconds": float(env.get("COUNT_CACHE_SECONDS", "") or 5.0),
             "campaign_cache_seconds": float(env.get("CAMPAIGN_CACHE_SECONDS", "") or 10.0),
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
-            "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
+            "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "50 per hour;200 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
             "rate_limit_privacy": _rate_limit(env, "RATE_LIMIT_PRIVACY", "5 per hour;20 per day"),
             "login_rate_limit_account": _rate_limit(

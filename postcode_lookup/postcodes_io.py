@@ -144,9 +144,7 @@ class PostcodesIoClient:
         parsed = postcode if isinstance(postcode, Postcode) else parse_postcode(postcode)
         # Crown dependencies, BFPO and overseas postcodes are answered without a request.
         ensure_westminster(parsed)
-        answer = self._http.get(
-            f"/postcodes/{quote(parsed.compact, safe='')}", label=f"lookup {parsed.outward}"
-        )
+        answer = self._http.get(f"/postcodes/{quote(parsed.compact, safe='')}", label="lookup")
         body = as_object(answer.body) or {}
         if answer.status == 200:
             result = get_object(body, "result")
@@ -158,7 +156,7 @@ class PostcodesIoClient:
                 region = (
                     country if country is not None and country in _NO_MP_COUNTRIES else "This area"
                 )
-                logger.info("postcode in %s has no Westminster constituency", parsed.outward)
+                logger.info("a postcode with no Westminster constituency was looked up")
                 raise OutsideParliament(region, postcode=parsed.normalised)
             return found
         if answer.status == 404:
@@ -175,7 +173,7 @@ class PostcodesIoClient:
             year = get_int(terminated, "year_terminated")
             month = get_int(terminated, "month_terminated")
             if year is not None:
-                logger.info("terminated postcode in %s looked up", parsed.outward)
+                logger.info("a terminated postcode was looked up")
                 return PostcodeTerminated(
                     get_str(terminated, "postcode") or parsed.normalised,
                     year_terminated=year,

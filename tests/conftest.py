@@ -49,6 +49,18 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
 
 
+def free_port(first: int, last: int) -> int:
+    """A free loopback port between first and last (a server a test starts must use one)."""
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip(f"no free port in {first}-{last}")
+
+
 def _worker_database(url: str) -> str:
     """Under pytest-xdist, give each worker a database of its own beside the named one.
 

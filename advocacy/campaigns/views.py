@@ -22,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
 from advocacy import kinds
+from advocacy.caching import never_store
 from advocacy.campaigns import services
 from advocacy.campaigns.forms import (
     ChangeEmailForm,
@@ -39,6 +40,7 @@ from advocacy.extensions import db, limiter
 from advocacy.models import Campaign, Letter, LetterState, LetterTemplate
 from advocacy.partners import embedding
 from advocacy.partners import services as partner_services
+from advocacy.ratelimit import LOOKUP_SCOPE
 from advocacy.security import make_letter_page_token
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,24 @@ bp = Blueprint("campaigns", __name__)
 
 # Where the MP letter journey starts; other kinds start in their own blueprints.
 JOURNEY_START = "campaigns.campaign"
+never_store(
+    bp,
+    (
+        f"campaigns.{name}"
+        for name in (
+            "find_mp",
+            "write",
+            "change_postcode",
+            "preview",
+            "send",
+            "check_email",
+            "resend",
+            "change_email",
+            "print_letter",
+            "confirm",
+        )
+    ),
+)
 
 
 @bp.app_context_processor
@@ -181,7 +201,7 @@ def _lookup_limit() -> str:
 
 
 @bp.get("/campaigns/<slug>/mp")
-@limiter.limit(_lookup_limit)
+@limiter.limit(_lookup_limit, scope=LOOKUP_SCOPE)
 def find_mp(slug: str) -> ResponseReturnValue:
     """Find the person's MP from a postcode, or from a constituency they picked."""
     camp = _campaign_or_404(slug, mp_journey=True)
@@ -306,7 +326,7 @@ def _check_postcode_matches(form: LetterForm) -> bool:
 
 
 @bp.post("/campaigns/<slug>/write/postcode")
-@limiter.limit(_lookup_limit)
+@limiter.limit(_lookup_limit, scope=LOOKUP_SCOPE)
 def change_postcode(slug: str) -> ResponseReturnValue:
     """Find the MP for the address postcode, keeping everything written so far."""
     camp = _campaign_or_404(slug, mp_journey=True)
@@ -414,7 +434,7 @@ def _render_preview(
 
 
 @bp.post("/campaigns/<slug>/send")
-@limiter.limit(_send_limit)
+@limiter.limit(_send_limit, successes_only=True)
 def send(slug: str) -> ResponseReturnValue:
     """Save the letter and send the confirmation email; nothing goes to the MP yet."""
     camp = _campaign_or_404(slug, mp_journey=True)
@@ -517,7 +537,7 @@ def check_email(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/campaigns/<slug>/check-email/resend")
-@limiter.limit(_send_limit)
+@limiter.limit(_send_limit, successes_only=True)
 def resend(slug: str) -> ResponseReturnValue:
     """Send the confirmation link again, within the same limits as a new letter."""
     camp = _campaign_or_404(slug)
@@ -535,7 +555,7 @@ def resend(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/campaigns/<slug>/check-email/change")
-@limiter.limit(_send_limit)
+@limiter.limit(_send_limit, successes_only=True)
 def change_email(slug: str) -> ResponseReturnValue:
     """Send the confirmation to a corrected address."""
     camp = _campaign_or_404(slug)

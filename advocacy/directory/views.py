@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 import postcode_lookup as pl
 from advocacy.directory.service import Representative, get_directory
 from advocacy.errors import json_error
+from advocacy.extensions import limiter
+from advocacy.ratelimit import LOOKUP_SCOPE
 
 bp = Blueprint("directory", __name__, url_prefix="/api")
 
@@ -48,7 +50,12 @@ def _as_json(rep: Representative) -> dict[str, object]:
     }
 
 
+def _lookup_limit() -> str:
+    return str(current_app.config["SETTINGS"].rate_limit_lookup)
+
+
 @bp.get("/mp")
+@limiter.limit(_lookup_limit, scope=LOOKUP_SCOPE)
 def find_mp() -> ResponseReturnValue:
     """The constituency and MP for a postcode, or for a constituency's GSS code."""
     args = request.args

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from advocacy.caching import never_store
 from advocacy.campaigns import services as campaign_services
 from advocacy.campaigns import views as campaign_views
 from advocacy.campaigns.forms import LetterForm, PreviewForm
@@ -22,6 +23,8 @@ from advocacy.words import services
 from advocacy.words.services import Hint
 
 bp = Blueprint("words", __name__)
+# The plain form post re-renders the page with everything the person typed.
+never_store(bp, ["words.check_page"])
 
 # Both endpoints count against one look-up limit per address, so the plain form cannot be
 # used to double the rate at which somebody probes the index.

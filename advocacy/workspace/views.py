@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from advocacy.config import Settings
+from advocacy.delivery import status as delivery_status
 from advocacy.extensions import db
 from advocacy.models import AuditEvent, StaffTokenPurpose, StaffUser
 from advocacy.workspace import services, sessions
@@ -119,6 +120,12 @@ def _workspace_context() -> dict[str, Any]:
         "staff_logout_form": ActionForm() if user is not None else None,
         "notice": request.environ.get("advocacy.notice"),
         "Permission": Permission,
+        # Sending paused or no worker heard from: every staff page says so.
+        "sending_status": (
+            delivery_status.cached_status(db.session, _settings().health_cache_seconds)
+            if user is not None
+            else None
+        ),
     }
 
 

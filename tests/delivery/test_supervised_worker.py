@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.models import Campaign, LetterState, WorkerStatus
+from tests.conftest import free_port
 from tests.delivery.helpers import (
     PROJECT_ROOT,
     add_queued,
@@ -25,18 +25,6 @@ from tests.delivery.helpers import (
     worker_env,
 )
 from tests.fakes.sendgrid import FakeSendGrid
-
-
-def free_port() -> int:
-    """A free loopback port in the range these tests may use."""
-    for port in range(18150, 18200):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 18150-18199")
 
 
 def worker_pids(session: Session) -> set[int]:
@@ -73,7 +61,7 @@ def test_dev_restarts_a_killed_worker_and_ctrl_c_stops_everything(
     tmp_path: Path,
     fake_sendgrid: FakeSendGrid,
 ) -> None:
-    port = free_port()
+    port = free_port(18150, 18199)
     dispose_pool()
     env = worker_env(database_url, tmp_path / "instance", fake_sendgrid)
     process = subprocess.Popen(
