@@ -36,6 +36,11 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return serializer
 
 
+def signer(salt: str) -> URLSafeTimedSerializer:
+    """The app's serializer for one purpose: a token signed with one salt fails another."""
+    return _serializer(salt)
+
+
 def email_digest(email: str, secret_key: str | None = None) -> str:
     """A keyed hash of an address's canonical form, for de-duplication without the address.
 

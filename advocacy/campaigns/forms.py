@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from advocacy.campaigns.recipient import Recipient, issue, postcode_problem, verify
 from advocacy.security import SignedTokenCSRF
 from advocacy.validation import check_email, multiline_filter, person_name, single_line
 from postcode_lookup import InvalidPostcode, InvalidReason, parse_postcode
@@ -115,9 +116,24 @@ class LetterForm(SignedForm):
         ],
     )
     letter = HiddenField(validators=[DataRequired()])
-    constituency = HiddenField(validators=[DataRequired()])
-    lookup_postcode = HiddenField()
+    # The signed choice of constituency (see recipient.py); never a bare code.
+    recipient = HiddenField()
     partner = HiddenField()
+
+    def recipient_choice(self) -> Recipient | None:
+        """The constituency the server chose for this letter, or None if the token is bad."""
+        return verify(self.recipient.data)
+
+    def validate_postcode(self, field: Field) -> None:
+        """The address's postcode must lie in the chosen constituency."""
+        chosen = self.recipient_choice()
+        if field.errors or chosen is None:
+            return
+        problem, confirmed = postcode_problem(chosen, field.data or "")
+        if problem:
+            raise ValidationError(problem)
+        # Carried forward with the confirmed postcode and a fresh age.
+        self.recipient.data = issue(confirmed)
 
 
 class PreviewForm(LetterForm):

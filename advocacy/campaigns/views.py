@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
-from advocacy.campaigns import services
+from advocacy.campaigns import recipient, services
 from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, PreviewForm
 from advocacy.config import Settings
 from advocacy.delivery.compose import compose_letter, signature_text
@@ -134,6 +134,10 @@ def find_mp(slug: str) -> ResponseReturnValue:
     directory = get_directory()
     postcode = ""
     code = request.args.get("constituency", "").strip()
+    carried = recipient.verify(request.args.get("recipient"))
+    if carried is not None:
+        # Back from the write page to choose another letter: the same, signed choice.
+        code, postcode = carried.constituency_code, carried.postcode
     if code:
         rep = directory.by_constituency(code)
         if rep is None:
@@ -162,7 +166,12 @@ def find_mp(slug: str) -> ResponseReturnValue:
             return _problem(camp, exc, 404, partner)
         postcode = rep.postcode or ""
     return render_template(
-        "campaigns/mp.html", campaign=camp, rep=rep, postcode=postcode, partner=partner
+        "campaigns/mp.html",
+        campaign=camp,
+        rep=rep,
+        postcode=postcode,
+        partner=partner,
+        recipient=recipient.issue(recipient.Recipient(rep.constituency_code, postcode)),
     )
 
 
@@ -184,15 +193,16 @@ def _template_or_404(camp: Campaign, slug: str) -> LetterTemplate:
 def write(slug: str) -> ResponseReturnValue:
     """The write page: who you are and your own words."""
     camp = _campaign_or_404(slug)
-    rep = _representative(request.args.get("constituency", ""))
+    chosen = recipient.verify(request.args.get("recipient"))
+    if chosen is None:
+        abort(404)
+    rep = _representative(chosen.constituency_code)
     template = _template_or_404(camp, request.args.get("letter", ""))
-    lookup_postcode = request.args.get("postcode", "")
     form = LetterForm(
         formdata=None,
         letter=template.slug,
-        constituency=rep.constituency_code,
-        postcode=lookup_postcode,
-        lookup_postcode=lookup_postcode,
+        recipient=recipient.issue(chosen),
+        postcode=chosen.postcode,
         partner=request.args.get("partner", ""),
     )
     return _render_write(camp, rep, template, form)
@@ -220,22 +230,11 @@ def _render_write(
 
 
 def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, LetterTemplate]:
-    return _representative(form.constituency.data or ""), _template_or_404(
-        camp, form.letter.data or ""
-    )
-
-
-def _check_postcode_matches(form: LetterForm) -> bool:
-    """The address postcode must be the one whose MP we found, when we found it by postcode."""
-    looked_up = form.lookup_postcode.data or ""
-    if looked_up and form.postcode.data and looked_up != form.postcode.data:
-        form.postcode.errors = [
-            *form.postcode.errors,
-            f"This is not the postcode you looked up ({looked_up}). If you live at this "
-            "postcode, please start again with it so we find the right MP.",
-        ]
-        return False
-    return True
+    """The MP the server chose (from the signed token, never a bare field) and the letter."""
+    chosen = form.recipient_choice()
+    if chosen is None:
+        abort(400)
+    return _representative(chosen.constituency_code), _template_or_404(camp, form.letter.data or "")
 
 
 def _author(form: LetterForm) -> services.Author:
@@ -254,7 +253,7 @@ def preview(slug: str) -> ResponseReturnValue:
     camp = _campaign_or_404(slug)
     form = LetterForm()
     rep, template = _journey_context(camp, form)
-    if not (form.validate() & _check_postcode_matches(form)):
+    if not form.validate():
         return _render_write(camp, rep, template, form, 422)
     author = _author(form)
     try:
@@ -319,7 +318,7 @@ def send(slug: str) -> ResponseReturnValue:
     camp = _campaign_or_404(slug)
     form = PreviewForm()
     rep, template = _journey_context(camp, form)
-    if not (form.validate() & _check_postcode_matches(form)):
+    if not form.validate():
         return _render_preview(camp, rep, template, form, 422)
     if not rep.email:
         return _render_preview(camp, rep, template, form, 422)

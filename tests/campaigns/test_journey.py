@@ -29,7 +29,7 @@ from advocacy.models import (
     Signature,
     utcnow,
 )
-from tests.campaigns.conftest import CAMPAIGN, csrf_token, write_form
+from tests.campaigns.conftest import CAMPAIGN, csrf_token, write_form, write_page_url
 from tests.conftest import make_settings
 from tests.fakes.postcodes_io import PostcodesIoFake
 
@@ -202,16 +202,19 @@ def test_mp_without_email_gets_a_printable_letter(client: FlaskClient, session: 
 
 
 def test_write_page_asks_for_own_words_with_weight_note(client: FlaskClient) -> None:
-    response = client.get(f"/campaigns/{CAMPAIGN}/write?letter=general&constituency=E14001063")
+    response = client.get(write_page_url(client))
     assert "Write to Alex Baker" in text(response)
     assert "Personal letters carry far more weight than copies" in text(response)
     assert 'name="personal_words"' in raw(response)
 
 
 def test_write_page_unknown_letter_or_constituency_is_404(client: FlaskClient) -> None:
+    url = write_page_url(client)
+    assert client.get(url.replace("letter=general", "letter=nope")).status_code == 404
     base = f"/campaigns/{CAMPAIGN}/write"
-    assert client.get(f"{base}?letter=nope&constituency=E14001063").status_code == 404
-    assert client.get(f"{base}?letter=general&constituency=X1").status_code == 404
+    # A bare constituency code is not enough: the server's signed choice is.
+    assert client.get(f"{base}?letter=general&constituency=E14001063").status_code == 404
+    assert client.get(f"{base}?letter=general&recipient=forged").status_code == 404
 
 
 def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
@@ -248,7 +251,7 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
         ("email", "not-an-email", "Please check your email address"),
         ("address", "", "Please enter your address"),
         ("postcode", "nonsense", "does not look like a UK postcode"),
-        ("postcode", "SW1A 1AA", "not the postcode you looked up"),
+        ("postcode", "SW1A 1AA", "This postcode is in Cities of London and Westminster"),
         ("name", "Eve\r\nBcc: x@example.org", "one line"),
     ],
 )

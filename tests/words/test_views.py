@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.models import Letter, LetterFingerprint, LetterState
-from tests.campaigns.conftest import CAMPAIGN, write_form
+from tests.campaigns.conftest import CAMPAIGN, write_form, write_page_url
 from tests.words.conftest import (
     CIRCULATED,
     CIRCULATED_AGAIN,
@@ -54,9 +54,7 @@ def _copies(client: FlaskClient, app: Flask, session: Session, count: int = 3) -
 
 
 def test_write_and_preview_pages_offer_the_check(client: FlaskClient) -> None:
-    write = client.get(
-        f"/campaigns/{CAMPAIGN}/write?letter=general&constituency=E14001063&postcode=GU11+1AA"
-    ).get_data(as_text=True)
+    write = client.get(write_page_url(client)).get_data(as_text=True)
     preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client)).get_data(
         as_text=True
     )
@@ -155,7 +153,7 @@ def test_no_script_check_shows_the_hint_and_keeps_everything_typed(
     assert 'value="Ayesha Khan"' in markup
     assert 'value="ayesha@example.org"' in markup
     assert "DEEPLY concerned about the treatment" in markup
-    assert 'name="constituency" type="hidden" value="E14001063"' in markup
+    assert 'name="recipient" type="hidden" value="' in markup
     assert "Preview my letter" in page
 
 
@@ -197,7 +195,7 @@ def test_check_of_an_unknown_campaign_or_seat_is_a_json_404(client: FlaskClient)
     assert client.post("/campaigns/nope/words.json", data=form).get_json()["error"]["code"] == (
         "not_found"
     )
-    response = client.post(JSON_URL, data={**form, "constituency": "E99999999"})
+    response = client.post(JSON_URL, data={**form, "recipient": "forged"})
     assert response.status_code == 404
 
 
