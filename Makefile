@@ -22,12 +22,22 @@ run: $(STAMP)
 	$(BIN)/advocacy seed
 	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
+	export HOST=$(HOST) PORT=$(PORT); \
 	$(BIN)/advocacy worker & \
 	$(BIN)/advocacy run --host $(HOST) --port $(PORT) --no-reload
 
 ## test: every test (SQLite by default; set TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)
 	$(BIN)/pytest -n $(TEST_WORKERS)
+
+## browsers: install Debian's Chromium, which the browser tests drive (they skip without it)
+browsers:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "Chromium is installed: $$(command -v chromium)"; \
+	else \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium fonts-noto-core; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

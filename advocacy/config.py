@@ -61,6 +61,20 @@ def _similarity(env: dict[str, str]) -> dict[str, Any]:
     return {"similarity_threshold": threshold, "similarity_hold": hold}
 
 
+def _base_url(env: dict[str, str], production: bool) -> str:
+    """BASE_URL; in development, when unset, the address `make run` serves (HOST and PORT)."""
+    explicit = env.get("BASE_URL", "")
+    if explicit or production:
+        return (explicit or "http://127.0.0.1:5000").rstrip("/")
+    host = env.get("HOST", "") or "127.0.0.1"
+    # A server bound to every interface is still reached, from this machine, on loopback.
+    if host in {"0.0.0.0", "::"}:  # noqa: S104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{_int(env, 'PORT', 5000)}"
+
+
 def _secret_key(env: dict[str, str], instance_path: Path, production: bool) -> str:
     """Return SECRET_KEY, generating a development key under instance/ when unset."""
     key = env.get("SECRET_KEY", "")
@@ -142,7 +156,7 @@ class Settings:
             "database_url": database_url,
             "secret_key": overrides.pop("secret_key", None)
             or _secret_key(env, instance_path, production),
-            "base_url": (env.get("BASE_URL", "") or "http://127.0.0.1:5000").rstrip("/"),
+            "base_url": _base_url(env, production),
             "postcodes_io_url": (env.get("POSTCODES_IO_URL", "") or "https://api.postcodes.io"),
             "members_api_url": (
                 env.get("MEMBERS_API_URL", "") or "https://members-api.parliament.uk"

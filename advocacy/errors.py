@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -18,6 +20,44 @@ MESSAGES = {
     429: "Too many requests in a short time. Please wait a minute and try again.",
     500: "Something went wrong on our side. Nothing you wrote has been lost; please try again.",
 }
+
+
+HEADINGS = {
+    404: "Page not found",
+    413: "That was too long",
+    429: "Too many requests",
+    500: "Sorry, something went wrong",
+}
+
+
+def _campaign_of_request() -> Any:
+    """The live campaign the failed page belonged to, for a link back to it, or None."""
+    slug = (request.view_args or {}).get("slug")
+    if not slug:
+        return None
+    from advocacy.campaigns import services
+    from advocacy.extensions import db
+
+    try:
+        return services.get_campaign(
+            db.session, str(slug), current_app.config["SETTINGS"].campaign_cache_seconds
+        )
+    except SQLAlchemyError:
+        # The page is already an error; a database that cannot answer only loses the link.
+        logger.warning("no campaign link on an error page: the database did not answer")
+        return None
+
+
+def error_page(status: int, message: str) -> str:
+    """An error page: what happened and where to go from here."""
+    campaign = _campaign_of_request() if status != 500 else None
+    return render_template(
+        "error.html",
+        status=status,
+        heading=HEADINGS.get(status, "Sorry"),
+        message=message,
+        campaign=campaign,
+    )
 
 
 def wants_json() -> bool:
@@ -44,11 +84,11 @@ def init_app(app: Flask) -> None:
         if wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             return json_error(status, code, message, headers)
-        return render_template("error.html", status=status, message=message), status, headers
+        return error_page(status, message), status, headers
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> ResponseReturnValue:
         logger.exception("unhandled error on %s %s", request.method, request.endpoint)
         if wants_json():
             return json_error(500, "internal_error", MESSAGES[500])
-        return render_template("error.html", status=500, message=MESSAGES[500]), 500
+        return error_page(500, MESSAGES[500]), 500

@@ -66,6 +66,25 @@ def load_confirmation_token(token: str) -> tuple[str, str] | None:
     return str(public_id), str(key_prefix)
 
 
+# The check-email page shows the address a confirmation went to, so its link lives a day,
+# long enough to come back to, and names the letter only through a signature.
+LETTER_PAGE_MAX_AGE = 24 * 3600
+
+
+def make_letter_page_token(letter_public_id: str) -> str:
+    """A signed token naming a letter on its check-email page."""
+    return _serializer("letter-page").dumps(letter_public_id)
+
+
+def load_letter_page_token(token: str) -> str | None:
+    """The letter's public id in a check-email token, or None if forged or expired."""
+    try:
+        public_id = _serializer("letter-page").loads(token, max_age=LETTER_PAGE_MAX_AGE)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    return public_id if isinstance(public_id, str) else None
+
+
 def same_origin(origin: str, base_url: str) -> bool:
     """True when an Origin header names the app's own scheme, host and port."""
     a, b = urlsplit(origin), urlsplit(base_url)

@@ -23,6 +23,7 @@ from .errors import (
     PostcodeTerminated,
     VacantSeat,
 )
+from .foreign import looks_foreign
 from .members_api import (
     DEFAULT_POSTAL_ADDRESS,
     EMAIL_OFFICE_ORDER,
@@ -79,6 +80,7 @@ __all__ = [
     "constituency_key",
     "ensure_westminster",
     "is_westminster_code",
+    "looks_foreign",
     "parse_postcode",
     "same_constituency_name",
 ]

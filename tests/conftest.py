@@ -163,3 +163,15 @@ def http() -> Iterator[requests.Session]:
 def clock() -> FakeClock:
     """A hand-driven clock for circuit breakers and caches."""
     return FakeClock()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say at the very end when the browser tests could not run, rather than skip quietly."""
+    from tests.browser.conftest import chromium_path
+
+    if chromium_path() is None:
+        terminalreporter.write_sep(
+            "!",
+            "browser tests were skipped: Chromium is not installed (run `make browsers`)",
+            yellow=True,
+        )

@@ -9,9 +9,15 @@ from flask_wtf import FlaskForm
 from wtforms import Field, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from advocacy.campaigns.recipient import Recipient, issue, postcode_problem, verify
+from advocacy.campaigns.recipient import Recipient, check_postcode, issue, verify
 from advocacy.security import SignedTokenCSRF
-from advocacy.validation import check_email, multiline_filter, person_name, single_line
+from advocacy.validation import (
+    MixedScriptDomain,
+    check_email,
+    multiline_filter,
+    person_name,
+    single_line,
+)
 from postcode_lookup import InvalidPostcode, InvalidReason, parse_postcode
 
 MIN_PERSONAL_WORDS = 20
@@ -45,12 +51,48 @@ def postcode_field_check(_form: Form, field: Field) -> None:
         ) from exc
 
 
+EMAIL_EXAMPLE = "for example name@example.org"
+
+
+def email_problem(address: str) -> str | None:
+    """Our own words for what is wrong with an email address, or None if nothing obvious is."""
+    if any(ch.isspace() for ch in address):
+        return f"An email address has no spaces. Check yours, {EMAIL_EXAMPLE}."
+    if "@" not in address:
+        return f"An email address needs an @ in the middle, {EMAIL_EXAMPLE}."
+    local, _, domain = address.rpartition("@")
+    if "@" in local:
+        return f"An email address has only one @. Check yours, {EMAIL_EXAMPLE}."
+    if not local:
+        return f"Something is missing before the @ in your email address, {EMAIL_EXAMPLE}."
+    if not domain:
+        return f"Something is missing after the @ in your email address, {EMAIL_EXAMPLE}."
+    if "." not in domain.strip("."):
+        return (
+            f"The part after the @ needs a dot, like example.org or gmail.com. Check your "
+            f"email address, {EMAIL_EXAMPLE}."
+        )
+    if ".." in address or domain.startswith(".") or domain.endswith("."):
+        return f"Your email address has a dot in the wrong place. Check it, {EMAIL_EXAMPLE}."
+    return None
+
+
 def email_check(_form: Form, field: Field) -> None:
     """A valid address, kept as typed (see validation.check_email)."""
+    address = field.data or ""
+    problem = email_problem(address)
+    if problem:
+        raise ValidationError(problem)
     try:
-        field.data = check_email(field.data or "")
+        field.data = check_email(address)
+    except MixedScriptDomain as exc:
+        raise ValidationError(str(exc)) from exc
     except EmailNotValidError as exc:
-        raise ValidationError(f"Please check your email address: {exc}") from exc
+        # The library's own sentences are written for developers; ours name no internals.
+        raise ValidationError(
+            "Please check your email address: it has a character or a part that email "
+            f"addresses cannot have. Write it as you would give it to a friend, {EMAIL_EXAMPLE}."
+        ) from exc
 
 
 class PostcodeForm(Form):
@@ -60,6 +102,14 @@ class PostcodeForm(Form):
         "Your postcode",
         filters=[strip],
         validators=[InputRequired("Please enter your postcode."), Length(max=16)],
+    )
+
+
+def _email_field(label: str = "Your email address") -> StringField:
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
     )
 
 
@@ -76,11 +126,7 @@ class LetterForm(SignedForm):
             person_name,
         ],
     )
-    email = StringField(
-        "Your email address",
-        filters=[strip],
-        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
-    )
+    email = _email_field()
     address = TextAreaField(
         "Your street address",
         filters=[multiline_filter],
@@ -129,11 +175,12 @@ class LetterForm(SignedForm):
         chosen = self.recipient_choice()
         if field.errors or chosen is None:
             return
-        problem, confirmed = postcode_problem(chosen, field.data or "")
-        if problem:
-            raise ValidationError(problem)
+        checked = check_postcode(chosen, field.data or "")
+        self.postcode_elsewhere = checked.elsewhere
+        if checked.problem:
+            raise ValidationError(checked.problem)
         # Carried forward with the confirmed postcode and a fresh age.
-        self.recipient.data = issue(confirmed)
+        self.recipient.data = issue(checked.recipient)
 
 
 class PreviewForm(LetterForm):
@@ -157,3 +204,15 @@ class PreviewForm(LetterForm):
 
 class ConfirmForm(SignedForm):
     """The button that confirms a letter (a POST, so link scanners cannot confirm it)."""
+
+
+class ResendForm(SignedForm):
+    """The check-email page's buttons: send the link again, or do not send the letter."""
+
+    letter = HiddenField(validators=[DataRequired()])
+
+
+class ChangeEmailForm(ResendForm):
+    """A corrected email address for a letter awaiting confirmation."""
+
+    email = _email_field("The right email address")

@@ -51,41 +51,56 @@ def verify(token: str | None) -> Recipient | None:
     return Recipient(code, postcode)
 
 
-def postcode_problem(recipient: Recipient, postcode: str) -> tuple[str | None, Recipient]:
+@dataclass(frozen=True)
+class PostcodeCheck:
+    """The outcome of checking a letter's postcode against its recipient."""
+
+    # What to tell the person, or None when the postcode belongs.
+    problem: str | None
+    # The recipient to carry forward (with the postcode, once confirmed).
+    recipient: Recipient
+    # True when the postcode may well be right but another MP's: offer to look it up.
+    elsewhere: bool = False
+
+
+KEPT = "find its MP with the button below: everything you have written is kept."
+
+
+def check_postcode(recipient: Recipient, postcode: str) -> PostcodeCheck:
     """Whether a letter's (normalised) postcode lies in the recipient's constituency.
 
-    Returns a message for the person, or None, and the recipient to carry forward: once a
-    postcode is confirmed to belong, it travels in the token and later pages check it
-    without another look-up. A postcode that was looked up needs no look-up at all.
+    Once a postcode is confirmed to belong, it travels in the token and later pages check
+    it without another look-up; the postcode that was looked up needs no look-up at all.
     """
     if postcode == recipient.postcode:
-        return None, recipient
+        return PostcodeCheck(None, recipient)
     directory = get_directory()
     try:
         found = directory.find_by_postcode(postcode)
     except pl.LookupUnavailable:
         if recipient.postcode:
-            return (
+            return PostcodeCheck(
                 f"This is not the postcode you looked up ({recipient.postcode}). If you live "
-                "at this postcode, please start again with it so we find the right MP.",
+                f"at this postcode, {KEPT}",
                 recipient,
+                elsewhere=True,
             )
         # Chosen from the list because look-ups are down: the person picked this seat
         # themselves, and it is still one of ours; refusing would stop every letter.
         logger.warning("letter postcode not checked: postcode look-ups unavailable")
-        return None, recipient
+        return PostcodeCheck(None, recipient)
     except pl.PostcodeLookupError:
-        return (
+        return PostcodeCheck(
             "We could not find this postcode. Please check it is the postcode where you live.",
             recipient,
         )
     if found.constituency_code != recipient.constituency_code:
         chosen = directory.by_constituency(recipient.constituency_code)
         chosen_name = chosen.constituency_name if chosen else "the constituency you chose"
-        return (
+        return PostcodeCheck(
             f"This postcode is in {found.constituency_name}, not {chosen_name}. MPs act only "
-            "for their own constituents: if you live here, please start again with this "
-            "postcode so we find your MP.",
+            f"for their own constituents: if you live here, {KEPT}",
             recipient,
+            elsewhere=True,
         )
-    return None, Recipient(recipient.constituency_code, postcode)
+    return PostcodeCheck(None, Recipient(recipient.constituency_code, postcode))

@@ -22,14 +22,20 @@ from advocacy.extensions import db
 from advocacy.models import (
     Campaign,
     CampaignStatus,
+    CampaignTarget,
     Letter,
     LetterState,
     LetterTemplate,
+    Notification,
+    NotificationKind,
+    NotificationState,
     Partner,
     Signature,
+    Target,
     utcnow,
 )
-from advocacy.security import email_digest, load_confirmation_token
+from advocacy.models.letter import new_key
+from advocacy.security import email_digest, load_confirmation_token, load_letter_page_token
 from advocacy.validation import is_slug
 
 
@@ -110,6 +116,22 @@ def get_partner(session: Session, slug: str | None) -> Partner | None:
     return session.scalars(
         select(Partner).where(Partner.slug == slug, Partner.is_active.is_(True))
     ).first()
+
+
+def campaign_targets(session: Session, campaign: Campaign) -> list[Target]:
+    """The fixed targets a campaign writes to besides MPs.
+
+    Queried rather than read from `campaign.targets`: the campaign may be the process's
+    shared, detached copy, which cannot load a relationship.
+    """
+    return list(
+        session.scalars(
+            select(Target)
+            .join(CampaignTarget, CampaignTarget.target_id == Target.id)
+            .where(CampaignTarget.campaign_id == campaign.id)
+            .order_by(Target.name)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -349,6 +371,130 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
     session.commit()
     _counts().forget(letter.campaign_id)
     return Confirmation(letter=letter, newly_confirmed=True)
+
+
+class LetterNotWaiting(JourneyError):
+    """The letter was confirmed, withdrawn or expired: its confirmation can no longer change."""
+
+
+def find_letter_for_page(session: Session, token: str) -> Letter | None:
+    """The letter a check-email page token names, or None."""
+    public_id = load_letter_page_token(token) if token else None
+    if public_id is None:
+        return None
+    return session.scalars(select(Letter).where(Letter.public_id == public_id)).first()
+
+
+def _confirmations(session: Session, letter: Letter) -> list[Notification]:
+    return list(
+        session.scalars(
+            select(Notification).where(
+                Notification.letter_id == letter.id,
+                Notification.kind == NotificationKind.CONFIRMATION,
+            )
+        )
+    )
+
+
+def _still_waiting(letter: Letter) -> None:
+    if letter.state != LetterState.AWAITING_CONFIRMATION:
+        raise LetterNotWaiting(
+            "This letter is no longer waiting for its link: it has been confirmed, withdrawn "
+            "or has expired."
+        )
+
+
+def _room_for_another(notes: list[Notification]) -> None:
+    # The same cap as letters awaiting confirmation per address: however a person asks,
+    # one letter never sends more confirmation emails than that.
+    if len(notes) >= MAX_PENDING_PER_PERSON:
+        raise TooManyPending(
+            f"We have already sent the link for this letter {len(notes)} times, so we will "
+            "not send it again. Please look for it in your inbox and your spam or junk folder."
+        )
+
+
+def resend_confirmation(session: Session, letter: Letter) -> bool:
+    """Queue the confirmation email again; False when one is already on its way."""
+    _still_waiting(letter)
+    notes = _confirmations(session, letter)
+    if any(n.state in {NotificationState.QUEUED, NotificationState.SENDING} for n in notes):
+        return False
+    _room_for_another(notes)
+    session.add(
+        Notification(
+            letter_id=letter.id, kind=NotificationKind.CONFIRMATION, next_attempt_at=utcnow()
+        )
+    )
+    session.commit()
+    return True
+
+
+def change_address(session: Session, letter: Letter, email: str, secret_key: str) -> None:
+    """Send the confirmation to a corrected address instead; links already sent stop working."""
+    _still_waiting(letter)
+    digest = email_digest(email, secret_key)
+    if digest != letter.email_digest:
+        signed, waiting = _standing(session, letter.campaign, digest)
+        if signed:
+            raise AlreadySigned(
+                "That address has already sent a letter for this campaign, and each person "
+                "sends one. Check the address, or keep the one you gave first."
+            )
+        if waiting >= MAX_PENDING_PER_PERSON:
+            raise TooManyPending(
+                "We have already emailed that address several confirmation links for this "
+                "campaign. Please open the most recent one."
+            )
+    notes = _confirmations(session, letter)
+    _room_for_another(notes)
+    for note in notes:
+        if note.state == NotificationState.QUEUED:
+            note.transition(NotificationState.CANCELLED)
+    letter.sender_email = email
+    letter.email_digest = digest
+    # The confirmation token carries part of this key, so the links sent to the wrong
+    # address stop working.
+    letter.idempotency_key = new_key()
+    session.add(
+        Notification(
+            letter_id=letter.id, kind=NotificationKind.CONFIRMATION, next_attempt_at=utcnow()
+        )
+    )
+    session.commit()
+
+
+def withdraw(session: Session, letter: Letter, reason: str) -> None:
+    """Never send this letter: expire it, cancel its emails and erase its personal data now."""
+    _still_waiting(letter)
+    now = utcnow()
+    letter.transition(LetterState.EXPIRED, at=now, reason=reason)
+    for note in session.scalars(select(Notification).where(Notification.letter_id == letter.id)):
+        if note.state == NotificationState.QUEUED:
+            note.transition(NotificationState.CANCELLED, at=now)
+    letter.sender_name = letter.sender_email = letter.sender_address = ""
+    letter.sender_postcode = letter.personal_text = letter.subject = letter.body_text = ""
+    letter.purged_at = now
+    session.commit()
+
+
+def earlier_letter(session: Session, letter: Letter) -> Letter | None:
+    """The confirmed letter this person already sent for the campaign, if it is still known."""
+    return session.scalars(
+        select(Letter)
+        .where(
+            Letter.campaign_id == letter.campaign_id,
+            Letter.email_digest == letter.email_digest,
+            Letter.signature_id.is_not(None),
+            Letter.id != letter.id,
+        )
+        .order_by(Letter.id)
+    ).first()
+
+
+def other_campaigns(session: Session, campaign: Campaign) -> list[Campaign]:
+    """Live campaigns besides this one, to offer someone who cannot write to it again."""
+    return [c for c in list_campaigns(session) if c.id != campaign.id]
 
 
 def list_campaigns(session: Session) -> list[Campaign]:

@@ -21,16 +21,30 @@ from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
 from advocacy.campaigns import recipient, services
-from advocacy.campaigns.forms import ConfirmForm, LetterForm, PostcodeForm, PreviewForm
+from advocacy.campaigns.forms import (
+    ChangeEmailForm,
+    ConfirmForm,
+    LetterForm,
+    PostcodeForm,
+    PreviewForm,
+    ResendForm,
+)
 from advocacy.config import Settings
 from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
-from advocacy.models import Campaign, LetterState, LetterTemplate
+from advocacy.models import Campaign, Letter, LetterState, LetterTemplate
+from advocacy.security import make_letter_page_token
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("campaigns", __name__)
+
+
+@bp.app_context_processor
+def _journey_state() -> dict[str, Any]:
+    """The partner code of this request, so every link of every page can carry it on."""
+    return {"partner_code": (request.values.get("partner") or "").strip()[:80]}
 
 
 def _settings() -> Settings:
@@ -99,10 +113,15 @@ LOOKUP_FAILURES: dict[type[Exception], str] = {
 }
 
 
-def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> ResponseReturnValue:
-    template = next(t for kind, t in LOOKUP_FAILURES.items() if isinstance(exc, kind))
+def _problem(
+    camp: Campaign, exc: Exception, status: int, partner: str, template: str | None = None
+) -> ResponseReturnValue:
+    template = template or next(t for kind, t in LOOKUP_FAILURES.items() if isinstance(exc, kind))
     constituencies = (
         get_directory().constituencies() if isinstance(exc, pl.LookupUnavailable) else []
+    )
+    targets = (
+        services.campaign_targets(db.session, camp) if isinstance(exc, pl.OutsideParliament) else []
     )
     return (
         render_template(
@@ -111,6 +130,7 @@ def _problem(camp: Campaign, exc: Exception, status: int, partner: str) -> Respo
             error=exc,
             form=PostcodeForm(request.args),
             constituencies=constituencies,
+            targets=targets,
             partner=partner,
         ),
         status,
@@ -161,6 +181,8 @@ def find_mp(slug: str) -> ResponseReturnValue:
             logger.warning("postcode lookup unavailable: %s", exc.__class__.__name__)
             return _problem(camp, exc, 503, partner)
         except pl.InvalidPostcode as exc:
+            if pl.looks_foreign(form.postcode.data or ""):
+                return _problem(camp, exc, 422, partner, "campaigns/problems/abroad.html")
             return _problem(camp, exc, 422, partner)
         except (pl.PostcodeNotFound, pl.OutsideParliament) as exc:
             return _problem(camp, exc, 404, partner)
@@ -215,6 +237,7 @@ def _render_write(
     form: LetterForm,
     status: int = 200,
     message: str | None = None,
+    notice: str | None = None,
 ) -> ResponseReturnValue:
     return (
         render_template(
@@ -224,9 +247,16 @@ def _render_write(
             template=template,
             form=form,
             message=message,
+            notice=notice,
+            postcode_mismatch=_postcode_mismatch(form),
         ),
         status,
     )
+
+
+def _postcode_mismatch(form: LetterForm) -> bool:
+    """True when the address postcode lies outside the constituency the page writes to."""
+    return bool(getattr(form, "postcode_elsewhere", False))
 
 
 def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, LetterTemplate]:
@@ -235,6 +265,42 @@ def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, 
     if chosen is None:
         abort(400)
     return _representative(chosen.constituency_code), _template_or_404(camp, form.letter.data or "")
+
+
+@bp.post("/campaigns/<slug>/write/postcode")
+@limiter.limit(_lookup_limit)
+def change_postcode(slug: str) -> ResponseReturnValue:
+    """Find the MP for the address postcode, keeping everything written so far."""
+    camp = _campaign_or_404(slug)
+    form = LetterForm()
+    old_rep, template = _journey_context(camp, form)
+    if not form.csrf_token.validate(form):
+        return _render_write(camp, old_rep, template, form, 400)
+    try:
+        found = get_directory().find_by_postcode(form.postcode.data or "")
+    except pl.PostcodeLookupError as exc:
+        form.postcode.errors = [exc.message]
+        return _render_write(camp, old_rep, template, form, 422)
+    if found.is_vacant:
+        form.postcode.errors = [
+            f"{found.constituency_name} has no MP at the moment, so there is nobody to write "
+            "to there until a by-election."
+        ]
+        return _render_write(camp, old_rep, template, form, 422)
+    rep = _representative(found.constituency_code)
+    form.postcode.data = found.postcode or ""
+    # Found by the server from the postcode, so it becomes the letter's signed recipient.
+    form.recipient.data = recipient.issue(
+        recipient.Recipient(rep.constituency_code, form.postcode.data)
+    )
+    return _render_write(
+        camp,
+        rep,
+        template,
+        form,
+        notice=f"The MP for {found.postcode} is {rep.name}, MP for {rep.constituency_name}. "
+        "Everything you wrote is kept below.",
+    )
 
 
 def _author(form: LetterForm) -> services.Author:
@@ -337,14 +403,100 @@ def send(slug: str) -> ResponseReturnValue:
     except services.JourneyError as exc:
         db.session.rollback()
         return _render_preview(camp, rep, template, form, 409, message=exc.message)
-    return redirect(url_for("campaigns.check_email", slug=camp.slug), code=303)
+    return _to_check_email(camp, letter)
+
+
+def _to_check_email(camp: Campaign, letter: Letter, flag: str = "") -> ResponseReturnValue:
+    values: dict[str, Any] = {"letter": make_letter_page_token(letter.public_id)}
+    if flag:
+        values[flag] = 1
+    partner = (request.values.get("partner") or "").strip()
+    if partner:
+        values["partner"] = partner
+    return redirect(url_for("campaigns.check_email", slug=camp.slug, **values), code=303)
+
+
+def _waiting_letter(camp: Campaign, token: str) -> Letter | None:
+    """The letter a check-email page names, if it belongs here and still awaits its link."""
+    letter = services.find_letter_for_page(db.session, token)
+    if letter is None or letter.campaign_id != camp.id:
+        return None
+    return letter if letter.state == LetterState.AWAITING_CONFIRMATION else None
+
+
+def _render_check_email(
+    camp: Campaign,
+    letter: Letter | None,
+    token: str,
+    change_form: ChangeEmailForm | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    response = current_app.make_response(
+        (
+            render_template(
+                "campaigns/check_email.html",
+                campaign=camp,
+                letter=letter,
+                token=token,
+                form=change_form or ChangeEmailForm(formdata=None, letter=token),
+                resend_form=ResendForm(formdata=None, letter=token),
+                message=message,
+            ),
+            status,
+        )
+    )
+    # The page shows the address the link went to: no shared cache or back-forward copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/campaigns/<slug>/check-email")
 def check_email(slug: str) -> ResponseReturnValue:
     """Tell the person plainly that nothing is sent until they click the link."""
     camp = _campaign_or_404(slug)
-    return render_template("campaigns/check_email.html", campaign=camp)
+    token = request.args.get("letter", "")
+    return _render_check_email(camp, _waiting_letter(camp, token), token)
+
+
+@bp.post("/campaigns/<slug>/check-email/resend")
+@limiter.limit(_send_limit)
+def resend(slug: str) -> ResponseReturnValue:
+    """Send the confirmation link again, within the same limits as a new letter."""
+    camp = _campaign_or_404(slug)
+    form = ResendForm()
+    token = form.letter.data or ""
+    letter = _waiting_letter(camp, token)
+    if not form.validate() or letter is None:
+        message = " ".join(form.csrf_token.errors) or None
+        return _render_check_email(camp, letter, token, message=message, status=400)
+    try:
+        services.resend_confirmation(db.session, letter)
+    except services.JourneyError as exc:
+        return _render_check_email(camp, letter, token, message=exc.message, status=409)
+    return _to_check_email(camp, letter, "resent")
+
+
+@bp.post("/campaigns/<slug>/check-email/change")
+@limiter.limit(_send_limit)
+def change_email(slug: str) -> ResponseReturnValue:
+    """Send the confirmation to a corrected address."""
+    camp = _campaign_or_404(slug)
+    form = ChangeEmailForm()
+    token = form.letter.data or ""
+    letter = _waiting_letter(camp, token)
+    if letter is None:
+        return _render_check_email(camp, None, token, status=400)
+    if not form.validate():
+        return _render_check_email(camp, letter, token, change_form=form, status=422)
+    try:
+        services.change_address(
+            db.session, letter, form.email.data or "", current_app.config["SECRET_KEY"]
+        )
+    except services.JourneyError as exc:
+        db.session.rollback()
+        return _render_check_email(camp, letter, token, form, exc.message, 409)
+    return _to_check_email(camp, letter, "changed")
 
 
 @bp.post("/campaigns/<slug>/print")

@@ -50,17 +50,34 @@ def address_lines(address: str, postcode: str) -> list[str]:
     return lines
 
 
+def unix_lines(text: str) -> str:
+    """The text with every line ending as LF: browsers post textareas with CRLF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def paragraphs(text: str) -> list[list[str]]:
     """Paragraphs (separated by blank lines), each a list of its lines."""
-    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").strip())
+    blocks = re.split(r"\n[ \t]*\n", unix_lines(text).strip())
     return [[line.rstrip() for line in block.strip("\n").split("\n")] for block in blocks if block]
 
 
+def _signed_by(body: str, name: str) -> bool:
+    """True when the body already ends with the sender's name ("Yours sincerely,\nAda")."""
+    lines = [line for line in unix_lines(body).splitlines() if line.strip()]
+    return bool(lines and name) and _one_line(lines[-1]).casefold() == name.casefold()
+
+
 def signature_text(letter: Letter) -> str:
-    """The block under every letter: the sender's name, address and email, and a footer."""
+    """The block under every letter: the sender's name, address and email, and a footer.
+
+    The name opens the block unless the letter already closes with it, so an MP never
+    reads it twice in a row.
+    """
+    name = _one_line(letter.sender_name)
     return _render(
         "letter/signature.txt",
-        sender_name=_one_line(letter.sender_name),
+        sender_name=name,
+        show_name=not _signed_by(letter.body_text or "", name),
         address_lines=address_lines(letter.sender_address, letter.sender_postcode),
         sender_email=display_email(letter.sender_email),
         campaign_name=_one_line(letter.campaign.sender_name),
@@ -69,7 +86,7 @@ def signature_text(letter: Letter) -> str:
 
 def letter_text(letter: Letter) -> str:
     """The full plain text of a letter: the approved body, then the signature block."""
-    return f"{letter.body_text.strip()}\n\n{signature_text(letter)}\n"
+    return f"{unix_lines(letter.body_text).strip()}\n\n{signature_text(letter)}\n"
 
 
 def compose_letter(letter: Letter, settings: Settings) -> OutgoingEmail:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -335,12 +336,35 @@ class OutboxBackend:
             message["X-Categories"] = ", ".join(email.categories)
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{message_id}.eml"
-        # Written aside and renamed, so a reader never sees half a message.
-        partial = self.directory / f".{name}.partial"
-        partial.write_bytes(bytes(message))
-        os.replace(partial, self.directory / name)
+        stem = f"{time.strftime('%Y%m%dT%H%M%S')}-{message_id}"
+        self._write(f"{stem}.eml", bytes(message))
+        # The .eml is quoted-printable, which breaks long links across lines; the .txt
+        # beside it is the plain text as is, with its links listed, to click through.
+        self._write(f"{stem}.txt", self.readable(email).encode())
+        logger.info("outbox: wrote %s.eml and %s.txt", stem, stem)
         return SendResult(message_id=message_id)
+
+    @staticmethod
+    def readable(email: OutgoingEmail) -> str:
+        """The message as a person reads it: the main headers, the text, then its links."""
+        links = list(dict.fromkeys(re.findall(r"https?://[^\s<>\"]+", email.text)))
+        lines = [
+            f"From: {formataddr((email.from_name, email.from_email))}",
+            f"To: {formataddr((email.to_name, email.to_email))}",
+            f"Subject: {email.subject}",
+            "",
+            email.text.rstrip("\n"),
+            "",
+        ]
+        if links:
+            lines += ["Links in this message:", *links, ""]
+        return "\n".join(lines)
+
+    def _write(self, name: str, content: bytes) -> None:
+        # Written aside and renamed, so a reader never sees half a file.
+        partial = self.directory / f".{name}.partial"
+        partial.write_bytes(content)
+        os.replace(partial, self.directory / name)
 
 
 def make_backend(settings: Settings) -> MailBackend:

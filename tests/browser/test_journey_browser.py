@@ -111,7 +111,7 @@ def test_journey_from_campaign_page_to_mps_inbox(
     page.fill("textarea[name=personal_words]", OWN_WORDS)
     page.click("text=Preview my letter")
     page.wait_for_selector(".error-summary")
-    assert "Please check your email address" in page.inner_text(".error-summary")
+    assert "An email address needs an @" in page.inner_text(".error-summary")
     assert page.input_value("textarea[name=personal_words]") == OWN_WORDS  # nothing lost
     page.fill("input[name=email]", "ayesha@example.org")
     page.screenshot(path=str(artifacts_dir / "3-write.png"), full_page=True)

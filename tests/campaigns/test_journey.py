@@ -233,8 +233,9 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
     block = re.search(r'<pre class="signature">(.*?)</pre>', page, re.S)
     assert block is not None
     lines = block.group(1).splitlines()
-    assert lines[:5] == [
-        "Ayesha Khan",
+    # The campaign's letter closes with the name, so the block does not repeat it.
+    assert "Yours sincerely,\nAyesha Khan</textarea>" in page
+    assert lines[:4] == [
         "1 High Street",
         "Aldershot",
         "GU11 1AA",
@@ -248,10 +249,11 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
         ("personal_words", "", "Please add a few words of your own"),
         ("personal_words", "too short", "in your own words"),
         ("name", "", "Please enter your name"),
-        ("email", "not-an-email", "Please check your email address"),
+        ("email", "not-an-email", "An email address needs an @ in the middle"),
         ("address", "", "Please enter your address"),
         ("postcode", "nonsense", "does not look like a UK postcode"),
         ("postcode", "SW1A 1AA", "This postcode is in Cities of London and Westminster"),
+        ("postcode", "SW1A 1AA", "everything you have written is kept"),
         ("name", "Eve\r\nBcc: x@example.org", "one line"),
     ],
 )

@@ -38,13 +38,32 @@ def test_letter_text_is_the_body_then_the_signature_block(
     mail = compose_letter(new_letter(campaign), settings)
     assert mail.text.startswith("Dear Jo Bloggs,\n\nPlease keep our libraries open.")
     signature = mail.text.split("Yours sincerely,\nAyesha Khan\n\n", 1)[1]
-    assert signature.startswith(
-        "Ayesha Khan\n12 Acacia Avenue\nLeeds\nLS1 4AP\nayesha@example.org\n\n--\n"
-    )
+    # The letter closes with the name, so the block does not repeat it.
+    assert signature.startswith("12 Acacia Avenue\nLeeds\nLS1 4AP\nayesha@example.org\n\n--\n")
     footer = signature.rstrip("\n").splitlines()[-1]
     assert "Save Our Libraries" in footer
     assert "on behalf of Ayesha Khan, a constituent" in footer
     assert "directly" in footer
+
+
+def test_signature_names_the_sender_when_the_letter_does_not_close_with_the_name(
+    app: Flask, campaign: Campaign, settings: Settings
+) -> None:
+    letter = new_letter(campaign, body_text="Dear Jo Bloggs,\n\nPlease act.\n\nThank you.")
+    mail = compose_letter(letter, settings)
+    assert "Thank you.\n\nAyesha Khan\n12 Acacia Avenue\n" in mail.text
+    assert mail.text.count("Ayesha Khan\n") == 1
+
+
+def test_letter_text_has_one_kind_of_line_ending(
+    app: Flask, campaign: Campaign, settings: Settings
+) -> None:
+    # Browsers post a textarea with CRLF; the signature block is written with LF.
+    body = "Dear Jo Bloggs,\r\n\r\nPlease act.\r\nNow.\r\n\r\nYours sincerely,\r\nAyesha Khan"
+    mail = compose_letter(new_letter(campaign, body_text=body), settings)
+    assert "\r" not in mail.text
+    assert mail.text.startswith("Dear Jo Bloggs,\n\nPlease act.\nNow.\n\nYours sincerely,\n")
+    assert mail.text.count("Ayesha Khan\n") == 1
 
 
 def test_postcode_is_not_repeated_when_the_address_ends_with_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import time
@@ -221,6 +222,22 @@ def test_outbox_writes_a_readable_eml(tmp_path: Path) -> None:
     assert message["Reply-To"] == "Ayesha Khan <ayesha@example.org>"
     assert message["X-Custom-Arg-letter_key"] == "abc123"
     assert message.get_body(("plain",)).get_content() == EMAIL.text  # type: ignore[union-attr]
+
+
+def test_outbox_writes_a_plain_text_copy_with_whole_links(tmp_path: Path) -> None:
+    link = "http://127.0.0.1:5000/letters/confirm/" + "x" * 120 + ".AbC-_9"
+    mail = dataclasses.replace(EMAIL, text=f"Please confirm:\n\n{link}\n\nThank you.\n")
+    OutboxBackend(tmp_path / "outbox").send(mail)
+    [eml] = list((tmp_path / "outbox").glob("*.eml"))
+    [txt] = list((tmp_path / "outbox").glob("*.txt"))
+    assert txt.stem == eml.stem
+    # Quoted-printable folds the long link in the .eml; the .txt keeps it whole.
+    assert link not in eml.read_text()
+    content = txt.read_text()
+    assert content.startswith("From: Ayesha Khan via Save Our Libraries <letters@campaign.example>")
+    assert f"\n{link}\n" in content
+    assert content.rstrip().endswith(f"Links in this message:\n{link}")
+    assert not list((tmp_path / "outbox").glob(".*"))  # no partial files left behind
 
 
 def test_make_backend_follows_settings(tmp_path: Path, database_url: str) -> None:

@@ -19,6 +19,7 @@ from postcode_lookup import (
     Postcode,
     SpecialKind,
     ensure_westminster,
+    looks_foreign,
     parse_postcode,
 )
 
@@ -290,3 +291,40 @@ def test_parse_postcode_spacing_and_case_variants_agree(data: st.DataObject, tex
         assert caught.value.reason is InvalidReason.BAD_INWARD
     else:
         assert parse_postcode(variant) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "75008",
+        "10115",
+        "20500-0003",
+        "2000",
+        "100000",
+        "01310-100",
+        "K1A 0B1",
+        "1012 AB",
+        "D02 X285",
+        "a65f4e2",
+    ],
+)
+def test_looks_foreign_recognises_other_countries_postcodes(raw: str) -> None:
+    assert looks_foreign(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["SW1A 1AA", "M1 1AE", "GU111AA", "W1A 0AX", "SW1A", "nonsense", "BFPO 105", "", "12"]
+)
+def test_looks_foreign_never_claims_a_uk_shape(raw: str) -> None:
+    assert not looks_foreign(raw)
+
+
+@PROPERTY_SETTINGS
+@given(st.one_of(_uk_postcodes(), st.sampled_from(_SPECIAL_EXAMPLES)).flatmap(_respelt))
+def test_no_postcode_that_parses_looks_foreign(raw: str) -> None:
+    parts = raw.split()
+    if len(parts) == 2 and len(parts[1]) != 3:
+        # One misplaced separator: refused as a typo (tested above), so it does not parse.
+        return
+    parse_postcode(raw)
+    assert not looks_foreign(raw)
