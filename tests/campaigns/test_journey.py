@@ -29,7 +29,14 @@ from advocacy.models import (
     Signature,
     utcnow,
 )
-from tests.campaigns.conftest import CAMPAIGN, csrf_token, write_form, write_page_url
+from tests.campaigns.conftest import (
+    CAMPAIGN,
+    csrf_token,
+    page_form,
+    send_letter,
+    write_form,
+    write_page_url,
+)
 from tests.conftest import make_settings
 from tests.fakes.postcodes_io import PostcodesIoFake
 
@@ -193,7 +200,7 @@ def test_mp_without_email_gets_a_printable_letter(client: FlaskClient, session: 
     assert "House of Commons" in page
     preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client))
     assert "Make my printable letter" in text(preview)
-    form = write_form(client)
+    form = page_form(preview.get_data(as_text=True), "/print")
     form.update(subject="A letter", body="Dear Alex Baker,\n\nPlease act.")
     printed = text(client.post(f"/campaigns/{CAMPAIGN}/print", data=form))
     assert "Please act." in printed
@@ -298,10 +305,12 @@ def test_preview_accepts_same_origin_without_cookies(client: FlaskClient) -> Non
 
 
 def _send(client: FlaskClient, **overrides: str) -> object:
-    form = write_form(client, **overrides)
-    form.setdefault("subject", "Your constituent on the persecution of the Uyghurs")
-    form.setdefault("body", "Dear Alex Baker,\n\nMy own edited letter.\n\nYours sincerely,\nAyesha")
-    return client.post(f"/campaigns/{CAMPAIGN}/send", data=form)
+    return send_letter(
+        client,
+        subject="Your constituent on the persecution of the Uyghurs",
+        body="Dear Alex Baker,\n\nMy own edited letter.\n\nYours sincerely,\nAyesha",
+        **overrides,
+    )
 
 
 def _confirm_link(app: Flask, session: Session, letter: Letter) -> str:
@@ -384,7 +393,7 @@ def test_pages_load_no_third_party_resources(client: FlaskClient) -> None:
     response = client.get(f"/campaigns/{CAMPAIGN}")
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert not re.search(r'(src|href)="https?://', response.get_data(as_text=True))
 
 

@@ -20,7 +20,7 @@ from advocacy.models import (
     TargetKind,
 )
 from advocacy.security import make_confirmation_token
-from tests.campaigns.conftest import CAMPAIGN, write_form, write_page_url
+from tests.campaigns.conftest import CAMPAIGN, send_letter, write_form, write_page_url
 from tests.fakes.postcodes_io import PostcodesIoFake
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -229,10 +229,12 @@ def test_a_different_address_postcode_finds_its_mp_and_keeps_the_letter(
 
 def _sent(client: FlaskClient, **overrides: str) -> str:
     """Send a letter; return the check-email page's HTML."""
-    form = write_form(client, **overrides)
-    form.setdefault("subject", "Your constituent on the persecution of the Uyghurs")
-    form.setdefault("body", "Dear Alex Baker,\n\nPlease act.\n\nYours sincerely,\nAyesha Khan")
-    response = client.post(f"/campaigns/{CAMPAIGN}/send", data=form)
+    response = send_letter(
+        client,
+        subject="Your constituent on the persecution of the Uyghurs",
+        body="Dear Alex Baker,\n\nPlease act.\n\nYours sincerely,\nAyesha Khan",
+        **overrides,
+    )
     assert response.status_code == 303
     return str(client.get(response.headers["Location"]).get_data(as_text=True))
 

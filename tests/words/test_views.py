@@ -109,7 +109,8 @@ def test_hint_counts_the_edited_body_on_the_preview_page(
     form = previewed(client, personal_words=OWN_WORDS[1], email="new@example.org")
     form["body"] = form["body"].replace(OWN_WORDS[1], CIRCULATED_AGAIN)
     # On the write page only the person's own words count; on the preview page the body too.
-    assert client.post(JSON_URL, data=form).get_json()["close"] is False
+    from_write_page = {**form, "csrf_token": write_form(client)["csrf_token"]}
+    assert client.post(JSON_URL, data=from_write_page).get_json()["close"] is False
     form["words_page"] = "preview"
     assert client.post(JSON_URL, data=form).get_json()["close"] is True
 
@@ -192,8 +193,9 @@ def test_check_refuses_other_sites(client: FlaskClient) -> None:
 
 def test_check_of_an_unknown_campaign_or_seat_is_a_json_404(client: FlaskClient) -> None:
     form = write_form(client)
+    # A form token is bound to its campaign, so another campaign's page is refused first.
     assert client.post("/campaigns/nope/words.json", data=form).get_json()["error"]["code"] == (
-        "not_found"
+        "bad_form_token"
     )
     response = client.post(JSON_URL, data={**form, "recipient": "forged"})
     assert response.status_code == 404
