@@ -17,14 +17,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## run: migrate, seed, then start the web server and the delivery worker together
+## (the worker is started again whenever it exits; Ctrl-C stops both)
 run: $(STAMP)
 	$(BIN)/advocacy db upgrade
 	$(BIN)/advocacy seed
 	@echo "Open http://$(HOST):$(PORT)/ (Ctrl-C stops the web server and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	export HOST=$(HOST) PORT=$(PORT); \
-	$(BIN)/advocacy worker & \
-	$(BIN)/advocacy run --host $(HOST) --port $(PORT) --no-reload
+	@export HOST=$(HOST) PORT=$(PORT); \
+	$(BIN)/advocacy dev --host $(HOST) --port $(PORT)
 
 ## test: every test (SQLite by default; set TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)

@@ -47,25 +47,34 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
+    from advocacy.partners import embedding
+    from advocacy.partners import views as partner_views
     from advocacy.words import views as words_views
+    from advocacy.workspace import views as workspace_views
+    from advocacy.workspace.cli import users_command
 
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
+    app.register_blueprint(workspace_views.bp)
+    app.register_blueprint(partner_views.bp)
+    embedding.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
+    app.cli.add_command(users_command)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
         # No third-party resources, ever: the people using this may be watched.
+        # Framed only where a partner's embed allows it (partners.embedding), else nowhere.
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors *; form-action 'self'; base-uri 'none'",
+            f"frame-ancestors {embedding.frame_ancestors()}; form-action 'self'; base-uri 'none'",
         )
         # Nothing to other sites; our own pages' form posts keep a real Origin (with
         # no-referrer, browsers send "Origin: null", which any sandboxed page can forge).

@@ -57,7 +57,20 @@ def seed_command() -> None:
     click.echo(f"MP directory: {report}.")
 
 
+@click.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+def dev_command(host: str, port: int) -> None:
+    """Run the development web server and a worker that is restarted whenever it exits."""
+    from advocacy.supervisor import run_development
+
+    status = run_development(host, port)
+    if status:
+        raise SystemExit(status)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands on the app."""
     app.cli.add_command(db_command)
     app.cli.add_command(seed_command)
+    app.cli.add_command(dev_command)

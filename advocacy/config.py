@@ -129,6 +129,9 @@ class Settings:
     rate_limit_lookup: str
     similarity_threshold: float = 0.5
     similarity_hold: str = "same_mp"
+    login_rate_limit_account: str = "5 per 15 minutes"
+    login_rate_limit_address: str = "20 per 15 minutes"
+    health_cache_seconds: float = 5.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -183,7 +186,14 @@ class Settings:
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
             "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
+            "login_rate_limit_account": _rate_limit(
+                env, "LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"
+            ),
+            "login_rate_limit_address": _rate_limit(
+                env, "LOGIN_RATE_LIMIT_ADDRESS", "20 per 15 minutes"
+            ),
             **_similarity(env),
+            "health_cache_seconds": float(env.get("HEALTH_CACHE_SECONDS", "") or 5.0),
         }
         values.update(overrides)
         return cls(**values)

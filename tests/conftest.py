@@ -102,6 +102,7 @@ def make_settings(database_url: str, instance_path: Path, **overrides: Any) -> S
         "MAIL_FROM": "letters@campaign.example",
         "COUNT_CACHE_SECONDS": "0",
         "CAMPAIGN_CACHE_SECONDS": "0",
+        "HEALTH_CACHE_SECONDS": "0",
         "LOOKUP_CONNECT_TIMEOUT": "0.5",
         "LOOKUP_READ_TIMEOUT": "1",
     }

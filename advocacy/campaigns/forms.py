@@ -6,7 +6,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, Field, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from advocacy.campaigns.recipient import Recipient, check_postcode, issue, verify
@@ -200,6 +200,10 @@ class PreviewForm(LetterForm):
         filters=[multiline_filter],
         validators=[DataRequired("The letter cannot be empty."), Length(max=MAX_BODY)],
     )
+    # A partner's "keep me informed" box: unticked unless the person ticks it, never
+    # required, and apart from sending. The wording's id says which words they saw.
+    partner_consent = BooleanField()
+    consent_wording = HiddenField()
 
 
 class ConfirmForm(SignedForm):

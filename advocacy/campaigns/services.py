@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from jinja2 import StrictUndefined
@@ -35,6 +39,7 @@ from advocacy.models import (
     utcnow,
 )
 from advocacy.models.letter import new_key
+from advocacy.partners.services import confirm_consents, public_partner_counts
 from advocacy.security import email_digest, load_confirmation_token, load_letter_page_token
 from advocacy.validation import is_slug
 
@@ -141,10 +146,22 @@ class SignatureCount:
     total: int
     last_24h: int
     goal: int | None
+    # Signatures per partner code, for partners that chose to show their figures.
+    by_partner: Mapping[str, int] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, int | None]:
+    def as_dict(self) -> dict[str, Any]:
         """The JSON shape of count.json."""
-        return {"total": self.total, "last_24h": self.last_24h, "goal": self.goal}
+        return {
+            "total": self.total,
+            "last_24h": self.last_24h,
+            "goal": self.goal,
+            "by_partner": dict(sorted(self.by_partner.items())),
+        }
+
+    @functools.cached_property
+    def json_body(self) -> bytes:
+        """count.json's body, serialised once per cached count (it is read far more often)."""
+        return json.dumps(self.as_dict(), separators=(",", ":")).encode()
 
 
 class _CountCache:
@@ -190,7 +207,12 @@ def signature_count(session: Session, campaign: Campaign, ttl: float) -> Signatu
             func.count(Signature.id).filter(Signature.created_at >= since),
         ).where(Signature.campaign_id == campaign.id)
     ).one()
-    count = SignatureCount(total=int(total), last_24h=int(recent), goal=campaign.goal)
+    count = SignatureCount(
+        total=int(total),
+        last_24h=int(recent),
+        goal=campaign.goal,
+        by_partner=public_partner_counts(session, campaign),
+    )
     _counts().put(campaign.id, count)
     return count
 
@@ -237,6 +259,7 @@ def build_letter(
     body: str,
     secret_key: str,
     partner: Partner | None = None,
+    source: str = "",
 ) -> Letter:
     """An unsaved letter: what the preview shows and what submit saves."""
     return Letter(
@@ -245,6 +268,7 @@ def build_letter(
         template=template,
         template_id=template.id,
         partner_id=partner.id if partner else None,
+        source=source,
         email_digest=email_digest(author.email, secret_key),
         sender_name=author.name,
         sender_email=author.email,
@@ -297,8 +321,14 @@ def _standing(session: Session, campaign: Campaign, digest: str) -> tuple[bool, 
     return bool(is_signed), int(waiting)
 
 
-def submit(session: Session, letter: Letter) -> Letter:
-    """Save a letter awaiting confirmation and queue its confirmation email, atomically."""
+def submit(
+    session: Session, letter: Letter, also: Callable[[Letter], None] | None = None
+) -> Letter:
+    """Save a letter awaiting confirmation and queue its confirmation email, atomically.
+
+    `also` runs after the letter has its id and before the commit, for rows that must be
+    saved with it or not at all (a partner consent given with the letter).
+    """
     if not letter.campaign.is_live:
         raise CampaignClosed("This campaign has closed and no longer accepts letters.")
     signed, waiting = _standing(session, letter.campaign, letter.email_digest)
@@ -313,6 +343,8 @@ def submit(session: Session, letter: Letter) -> Letter:
             "campaign. Please open the most recent one to send your letter."
         )
     submit_letter(session, letter)
+    if also is not None:
+        also(letter)
     session.commit()
     return letter
 
@@ -349,6 +381,7 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
         constituency_code=letter.constituency_code,
         member_id=letter.recipient_member_id,
         partner_id=letter.partner_id,
+        source=letter.source,
     )
     session.add(signature)
     try:
@@ -360,6 +393,7 @@ def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmatio
             "sent. Thank you for writing."
         ) from exc
     letter.signature_id = signature.id
+    confirm_consents(session, letter.id)
     # Imported here: the words package builds on this module's template rendering.
     from advocacy.words.services import check_on_confirm
 

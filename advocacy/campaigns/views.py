@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -10,7 +11,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -30,10 +30,13 @@ from advocacy.campaigns.forms import (
     ResendForm,
 )
 from advocacy.config import Settings
+from advocacy.delivery import status as delivery_status
 from advocacy.delivery.compose import compose_letter, signature_text
 from advocacy.directory.service import Representative, get_directory
 from advocacy.extensions import db, limiter
 from advocacy.models import Campaign, Letter, LetterState, LetterTemplate
+from advocacy.partners import embedding
+from advocacy.partners import services as partner_services
 from advocacy.security import make_letter_page_token
 
 logger = logging.getLogger(__name__)
@@ -74,8 +77,14 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """A trivial liveness endpoint (also the baseline of the benchmarks)."""
-    return {"status": "ok"}
+    """Liveness, and whether letters are going out: 503 with the reason when they are not.
+
+    The answer is kept for HEALTH_CACHE_SECONDS, so a busy health check (or the benchmarks,
+    which use this as their trivial endpoint) costs no query per request.
+    """
+    sending = delivery_status.cached_status(db.session, _settings().health_cache_seconds)
+    body = {"status": "ok" if sending.is_ok else "degraded", "sending": sending.as_dict()}
+    return body, 200 if sending.is_ok else 503
 
 
 @bp.get("/campaigns/<slug>")
@@ -95,7 +104,7 @@ def campaign(slug: str) -> ResponseReturnValue:
 def count_json(slug: str) -> ResponseReturnValue:
     """Public counters as JSON, cheap under heavy read load."""
     camp = _campaign_or_404(slug)
-    response = jsonify(_count(camp).as_dict())
+    response = current_app.response_class(_count(camp).json_body, mimetype="application/json")
     max_age = max(int(_settings().count_cache_seconds), 0)
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -350,7 +359,7 @@ def _render_preview(
     message: str | None = None,
 ) -> ResponseReturnValue:
     author = _author(form)
-    partner = services.get_partner(db.session, form.partner.data)
+    partner = embedding.current_partner()
     letter = services.build_letter(
         campaign=camp,
         template=template,
@@ -360,6 +369,7 @@ def _render_preview(
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
         partner=partner,
+        source=embedding.current().source,
     )
     email = compose_letter(letter, _settings()) if rep.email else None
     return (
@@ -396,10 +406,11 @@ def send(slug: str) -> ResponseReturnValue:
         subject=form.subject.data or "",
         body=form.body.data or "",
         secret_key=current_app.config["SECRET_KEY"],
-        partner=services.get_partner(db.session, form.partner.data),
+        partner=embedding.current_partner(),
+        source=embedding.current().source,
     )
     try:
-        services.submit(db.session, letter)
+        services.submit(db.session, letter, also=_consent_recorder(form))
     except services.JourneyError as exc:
         db.session.rollback()
         return _render_preview(camp, rep, template, form, 409, message=exc.message)
@@ -449,6 +460,26 @@ def _render_check_email(
     # The page shows the address the link went to: no shared cache or back-forward copy.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _consent_recorder(form: PreviewForm) -> Callable[[Letter], None] | None:
+    """Saves the partner's ticked box with the letter, when there is one to save."""
+    partner = embedding.current_partner()
+    wording = (form.consent_wording.data or "").strip()
+    if partner is None or not form.partner_consent.data or not wording.isdigit():
+        return None
+
+    def record(letter: Letter) -> None:
+        partner_services.record_consent(
+            db.session,
+            partner=partner,
+            wording_id=int(wording),
+            letter=letter,
+            name=form.name.data or "",
+            email=form.email.data or "",
+        )
+
+    return record
 
 
 @bp.get("/campaigns/<slug>/check-email")

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -19,24 +13,7 @@ from advocacy.delivery.queue import queue_letter
 from advocacy.delivery.worker import RetryPolicy, Worker
 from advocacy.extensions import db
 from advocacy.models import IllegalTransition, Letter, LetterState
-
-
-@contextmanager
-def _on_shutdown_signals(callback: Callable[[], None]) -> Iterator[None]:
-    """Call `callback` on SIGTERM or SIGINT while inside the block (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        callback()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+from advocacy.supervisor import on_shutdown_signals
 
 
 @click.command("worker")
@@ -67,13 +44,14 @@ def worker_command(
         batch_size=batch_size,
         retry=RetryPolicy(max_attempts=max_attempts, base_seconds=retry_base),
     )
-    with _on_shutdown_signals(worker.stop):
+    with on_shutdown_signals(worker.stop):
         report = worker.run(once=once)
     click.echo(f"Worker stopped: {report.summary()}.")
     if report.auth_failed:
         raise click.ClickException(
-            "SendGrid refused the API key, so sending stopped with the queue intact. "
-            "Check SENDGRID_API_KEY (it needs the Mail Send permission) and start the worker again."
+            "SendGrid refused the API key, so nothing was sent and the queue is intact. "
+            "Check SENDGRID_API_KEY (it needs the Mail Send permission); a worker running "
+            "without --once pauses instead, and resumes by itself once the key works."
         )
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 from advocacy.delivery.mail import OutgoingEmail
-from advocacy.models import Letter, Notification, NotificationKind, utcnow
+from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
 from advocacy.security import make_confirmation_token
 from advocacy.validation import display_email, remove_controls
 
@@ -126,12 +126,76 @@ def confirmation_url(letter: Letter, settings: Settings) -> str:
     return f"{settings.base_url}/letters/confirm/{token}"
 
 
+STAFF_KINDS = frozenset({NotificationKind.STAFF_INVITE, NotificationKind.STAFF_PASSWORD_RESET})
+
+
+def _compose_staff_email(
+    notification: Notification, kind: NotificationKind, settings: Settings
+) -> OutgoingEmail:
+    """An invitation or password reset to a staff member, with its single-use link."""
+    # Imported here: the workspace builds on delivery, not the other way round.
+    from advocacy.workspace.services import staff_email_context
+
+    context = staff_email_context(notification, settings)
+    token = notification.staff_token
+    if token is None:
+        raise ValueError("this notification carries no staff link")
+    return _system_email(
+        notification,
+        kind,
+        settings,
+        context,
+        to_email=token.user.email,
+        to_name=_one_line(token.user.name),
+        from_name=settings.mail_from_name,
+    )
+
+
+def _system_email(
+    notification: Notification,
+    kind: NotificationKind,
+    settings: Settings,
+    context: dict[str, Any],
+    *,
+    to_email: str,
+    to_name: str,
+    from_name: str,
+) -> OutgoingEmail:
+    """A system email from the templates under emails/<kind>/, never tracked."""
+    return OutgoingEmail(
+        to_email=to_email,
+        to_name=to_name,
+        from_email=settings.mail_from,
+        from_name=from_name,
+        reply_to_email=None,
+        reply_to_name=None,
+        subject=_one_line(_render(f"{kind.value}/subject.txt", **context)),
+        text=_render(f"{kind.value}/body.txt", **context).strip() + "\n",
+        html=_render(f"{kind.value}/body.html", **context),
+        custom_args={NOTIFICATION_KEY_ARG: notification.idempotency_key, "kind": kind.value},
+        categories=(kind.value,),
+        track=False,
+    )
+
+
+def notification_is_moot(notification: Notification) -> bool:
+    """True when a queued system email is no longer needed (confirmed letter, spent link)."""
+    if notification.letter is not None:
+        return notification.letter.state != LetterState.AWAITING_CONFIRMATION
+    token = notification.staff_token
+    return token is None or token.used_at is not None or token.expires_at <= utcnow()
+
+
 def compose_notification(notification: Notification, settings: Settings) -> OutgoingEmail:
     """A confirmation or reminder email to the letter's author."""
     kind = NotificationKind(notification.kind)
+    if kind in STAFF_KINDS:
+        return _compose_staff_email(notification, kind, settings)
     if kind not in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
         raise ValueError(f"no template for notification kind {kind}")
     letter = notification.letter
+    if letter is None:
+        raise ValueError("this notification has no letter")
     campaign = letter.campaign
     started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
     expires = started + CONFIRMATION_WINDOW
@@ -143,17 +207,12 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         "confirm_url": confirmation_url(letter, settings),
         "expires_on": f"{expires.day} {expires:%B %Y}",
     }
-    return OutgoingEmail(
+    return _system_email(
+        notification,
+        kind,
+        settings,
+        context,
         to_email=display_email(letter.sender_email),
         to_name=_one_line(letter.sender_name),
-        from_email=settings.mail_from,
         from_name=_one_line(campaign.sender_name) or settings.mail_from_name,
-        reply_to_email=None,
-        reply_to_name=None,
-        subject=_one_line(_render(f"{kind.value}/subject.txt", **context)),
-        text=_render(f"{kind.value}/body.txt", **context).strip() + "\n",
-        html=_render(f"{kind.value}/body.html", **context),
-        custom_args={NOTIFICATION_KEY_ARG: notification.idempotency_key, "kind": kind.value},
-        categories=(kind.value,),
-        track=False,
     )

@@ -2,8 +2,8 @@
 
 `SendGridBackend` talks to SendGrid's v3 mail send API; `OutboxBackend` writes .eml files for
 development. Both raise the same exceptions, which tell the worker what to do next: retry later
-(`TransientMailError`, `RateLimited`), give up on this message (`PermanentMailError`) or stop
-sending altogether (`MailAuthError`).
+(`TransientMailError`, `RateLimited`), give up on this message (`PermanentMailError`) or pause
+sending until the API key is taken again (`MailAuthError`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from sendgrid.helpers.mail import (
     CustomArg,
     From,
     Mail,
+    MailSettings,
     OpenTracking,
     ReplyTo,
+    SandBoxMode,
     SubscriptionTracking,
     To,
     TrackingSettings,
@@ -249,7 +251,30 @@ class SendGridBackend:
 
     def send(self, email: OutgoingEmail) -> SendResult:
         """POST one email; return SendGrid's message id or raise a MailError."""
-        body = json.dumps(build_mail(email).get(), separators=(",", ":")).encode()
+        return self._post(build_mail(email))
+
+    def check_key(self, address: str) -> None:
+        """Ask SendGrid whether it takes the API key, sending nothing; MailError if not.
+
+        The request is a mail send in sandbox mode, which SendGrid authenticates, checks
+        for the Mail Send permission and validates like any other but never delivers, so
+        the check needs no permission beyond the one sending needs. Raises MailAuthError
+        while the key is refused; a 2xx, or a 4xx about the message, means it is accepted.
+        """
+        mail = Mail(
+            from_email=From(address),
+            to_emails=To(address),
+            subject="API key check",
+            plain_text_content="Sandbox mode: never delivered.",
+        )
+        mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
+        try:
+            self._post(mail)
+        except PermanentMailError:
+            return
+
+    def _post(self, mail: Mail) -> SendResult:
+        body = json.dumps(mail.get(), separators=(",", ":")).encode()
         try:
             response = self._session().post(
                 self.url, data=body, headers=self._headers, timeout=self.timeout

@@ -3,10 +3,17 @@
 One main thread claims and composes; a bounded pool of threads sends, each on its own pooled
 connection. Every outcome is written with a conditional UPDATE in its own short transaction,
 so a worker stopped at any instant leaves nothing that another worker cannot finish.
+
+When SendGrid refuses the API key (401, 403) the worker pauses instead of exiting: it gives
+back what it had claimed, claims nothing more, and asks SendGrid about the key with one
+sandbox request at a growing interval until the key is taken again, then carries on. It
+keeps its row in `worker_statuses` (see delivery.status) current all the while, so `/healthz`
+can tell a paused or vanished worker from a working one.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -26,8 +33,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
 from advocacy.db import make_engine
-from advocacy.delivery import queue
-from advocacy.delivery.compose import compose_letter, compose_notification
+from advocacy.delivery import queue, status
+from advocacy.delivery.compose import (
+    compose_letter,
+    compose_notification,
+    notification_is_moot,
+)
 from advocacy.delivery.mail import (
     MailAuthError,
     MailBackend,
@@ -95,6 +106,7 @@ class WorkerReport:
     reminded: int = 0
     expired: int = 0
     purged: int = 0
+    probes: int = 0
     auth_failed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -133,6 +145,9 @@ class Worker:
         retry: RetryPolicy | None = None,
         maintenance_every: float = 60.0,
         owner: str | None = None,
+        heartbeat_seconds: float = 15.0,
+        probe_first_seconds: float = 10.0,
+        probe_cap_seconds: float = 300.0,
     ) -> None:
         self.settings = settings
         self.backend = backend
@@ -145,6 +160,11 @@ class Worker:
         self.retry = retry or RetryPolicy()
         self.maintenance_every = maintenance_every
         self.owner = owner or worker_id()
+        self.heartbeat_seconds = max(0.1, heartbeat_seconds)
+        # While the key is refused, it is tried again after 10 s, 20 s, 40 s... and then
+        # every five minutes: a fixed key is noticed soon, a revoked one costs little.
+        self.probe_first_seconds = probe_first_seconds
+        self.probe_cap_seconds = probe_cap_seconds
         self.policy = queue.ClaimPolicy(
             lease=self.lease,
             mp_hourly_cap=settings.mp_hourly_cap,
@@ -152,10 +172,15 @@ class Worker:
         )
         self.report = WorkerReport()
         self._stop = threading.Event()
-        self._auth_failed = threading.Event()
+        # Set while SendGrid refuses the key: nothing is claimed or started until it is
+        # cleared by a successful check of the key.
+        self._auth_refused = threading.Event()
+        self._auth_reason = ""
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
         self._last_maintenance = float("-inf")
+        self._last_heartbeat = float("-inf")
+        self._loop_thread: threading.Thread | None = None
         # Until one request gets an answer other than "bad key", requests go one at a time,
         # so a revoked key costs one request, not one per thread.
         self._key_proven = threading.Event()
@@ -179,7 +204,8 @@ class Worker:
         self._stop.set()
 
     def _halted(self) -> bool:
-        return self._stop.is_set() or self._auth_failed.is_set()
+        """True when nothing more may be started: stopping, or the key is refused."""
+        return self._stop.is_set() or self._auth_refused.is_set()
 
     def _pause(self, until: float) -> None:
         with self._pause_lock:
@@ -192,6 +218,33 @@ class Worker:
             if remaining <= 0:
                 return
             self._stop.wait(min(remaining, 1.0))
+            if threading.current_thread() is self._loop_thread:
+                self._heartbeat()
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait on the main loop, keeping the heartbeat going; wake early on shutdown."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._stop.wait(min(remaining, 1.0, self.heartbeat_seconds))
+            self._heartbeat()
+
+    # Worker status (read by /healthz) ----------------------------------------------------
+
+    def _status(self, action: Callable[[Any], Any]) -> None:
+        """Write this worker's status row; a failure is logged, never fatal to sending."""
+        try:
+            self._write(action)
+        except Exception as exc:
+            logger.warning("worker %s could not record its status (%s)", self.owner, exc)
+
+    def _heartbeat(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_heartbeat >= self.heartbeat_seconds:
+            self._last_heartbeat = now
+            self._status(lambda conn: status.beat(conn, self.owner))
 
     # The loop --------------------------------------------------------------------------
 
@@ -207,14 +260,33 @@ class Worker:
         # A worker picks up template changes when restarted; checking every template file's
         # modification time for every email costs more than composing it.
         current_app.jinja_env.auto_reload = False
+        self._loop_thread = threading.current_thread()
+        self._status(lambda conn: status.register(conn, self.owner, self.heartbeat_seconds))
+        self._last_heartbeat = time.monotonic()
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery")
         outstanding: set[Future[None]] = set()
         try:
             self._maintain()
-            while not self._halted():
+            while not self._stop.is_set():
+                self._heartbeat()
+                if self._auth_refused.is_set():
+                    # Jobs not yet started return at once; the ones in flight finish.
+                    wait(outstanding)
+                    self._collect(outstanding)
+                    outstanding = set()
+                    self._release()
+                    if once:
+                        self._status(
+                            functools.partial(
+                                status.pause, owner=self.owner, reason=self._auth_reason
+                            )
+                        )
+                        break
+                    self._probe_until_accepted()
+                    continue
                 self._wait_for_rate_limit()
                 if self._halted():
-                    break
+                    continue
                 claimed = 0
                 # Keep a backlog, so threads never wait while this thread claims and composes.
                 if len(outstanding) < 2 * self.concurrency:
@@ -232,24 +304,93 @@ class Worker:
                     if once and self._paused_until <= time.time():
                         break
                     self._maintain()
-                    self._stop.wait(self.poll_seconds)
+                    self._sleep(self.poll_seconds)
         finally:
             # Requests in flight finish and are recorded; jobs not yet started are dropped
             # here and their rows released below, so another worker can take them at once.
             pool.shutdown(wait=True, cancel_futures=True)
             self._collect(outstanding)
-            released = self._write(lambda conn: queue.release(conn, self.owner))
-            if released:
-                logger.info("worker %s released %d rows it had not started", self.owner, released)
+            self._release()
             close = getattr(self.backend, "close", None)
             if callable(close):
                 close()
-            if self._engine is not db.engine:
-                self._engine.dispose()
-        if self._auth_failed.is_set():
+        if self._auth_refused.is_set():
+            # Only `once` ends with the key refused: the row stays, saying why.
             self.report.auth_failed = True
+        else:
+            # Asked to stop, so not missing: its row would otherwise read as a dead worker.
+            self._status(lambda conn: status.forget(conn, self.owner))
+        if self._engine is not db.engine:
+            self._engine.dispose()
         logger.info("worker %s stopped: %s", self.owner, self.report.summary())
         return self.report
+
+    def _release(self) -> None:
+        released = self._write(lambda conn: queue.release(conn, self.owner))
+        if released:
+            logger.info("worker %s released %d rows it had not started", self.owner, released)
+
+    # A refused API key ---------------------------------------------------------------------
+
+    def _key_refused(self, exc: MailAuthError) -> None:
+        """Pause sending (from any thread); the main loop then checks the key until it works."""
+        with self._pause_lock:
+            first = not self._auth_refused.is_set()
+            self._auth_reason = str(exc)
+            self._auth_refused.set()
+            self._key_proven.clear()
+        if first:
+            logger.critical(
+                "SENDGRID REFUSED THE API KEY (HTTP %s): sending is paused, nothing is lost and "
+                "the key is checked again until it works. Check SENDGRID_API_KEY and its Mail "
+                "Send permission; no restart is needed.",
+                exc.status,
+            )
+
+    def _probe_until_accepted(self) -> None:
+        """Check the key at a growing interval until SendGrid takes it, or the worker stops."""
+        paused_at = time.monotonic()
+        delay = self.probe_first_seconds
+        while not self._stop.is_set():
+            next_at = utcnow() + timedelta(seconds=delay)
+            self._status(
+                functools.partial(
+                    status.pause, owner=self.owner, reason=self._auth_reason, next_probe_at=next_at
+                )
+            )
+            logger.error(
+                "sending paused: %s; checking the key again in %gs", self._auth_reason, delay
+            )
+            self._maintain()
+            self._sleep(delay)
+            if self._stop.is_set():
+                return
+            delay = min(delay * 2, self.probe_cap_seconds)
+            self.report.add("probes")
+            try:
+                self._check_key()
+            except MailAuthError as exc:
+                self._auth_reason = str(exc)
+                continue
+            except Exception as exc:
+                # SendGrid down or slow says nothing about the key: keep waiting.
+                logger.warning("checking the API key failed (%s); will try again", exc)
+                continue
+            with self._pause_lock:
+                self._auth_refused.clear()
+                self._key_proven.set()
+            self._status(lambda conn: status.resume(conn, self.owner))
+            logger.warning(
+                "SendGrid takes the API key again: sending resumed after %.0fs paused",
+                time.monotonic() - paused_at,
+            )
+            return
+
+    def _check_key(self) -> None:
+        """Ask the backend whether the key works without sending anything."""
+        check = getattr(self.backend, "check_key", None)
+        if callable(check):
+            check(self.settings.mail_from)
 
     def _collect(self, futures: set[Future[None]]) -> None:
         for future in futures:
@@ -299,7 +440,7 @@ class Worker:
         """The email for a row, or None when the row was settled here instead."""
         try:
             if isinstance(row, Notification):
-                if row.letter.state != LetterState.AWAITING_CONFIRMATION:
+                if notification_is_moot(row):
                     row.transition(NotificationState.CANCELLED)
                     self._unlease(row)
                     self.report.add("cancelled")
@@ -376,14 +517,7 @@ class Worker:
                 job, datetime.fromtimestamp(exc.reset_at, UTC), "rate limited (429)", refund=True
             )
         except MailAuthError as exc:
-            if not self._auth_failed.is_set():
-                logger.critical(
-                    "SENDGRID REFUSED THE API KEY (HTTP %s): sending has stopped and nothing "
-                    "more will be tried. Check SENDGRID_API_KEY and its Mail Send permission, "
-                    "then restart the worker.",
-                    exc.status,
-                )
-            self._auth_failed.set()
+            self._key_refused(exc)
             self._retry_at(job, utcnow(), f"API key refused ({exc.status})", refund=True)
         except PermanentMailError as exc:
             self._key_proven.set()

@@ -1,4 +1,4 @@
-"""Campaigns, their letter templates, fixed targets, partners and signatures."""
+"""Campaigns, their letter templates, fixed targets and signatures."""
 
 from __future__ import annotations
 
@@ -43,11 +43,21 @@ class Campaign(Base):
     # The name shown after "via" in the From line: "Ayesha Khan via <sender_name>".
     sender_name: Mapped[str] = mapped_column(String(120))
     goal: Mapped[int | None] = mapped_column(default=None)
+    # When letters may be written; None leaves that side open. Shown to staff, and a
+    # campaign outside its dates is treated as closed by the journey.
+    opens_at: Mapped[datetime | None] = mapped_column(default=None)
+    closes_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    # Removed templates stay in the database (letters and history refer to them) but are
+    # no longer offered.
     templates: Mapped[list[LetterTemplate]] = relationship(
-        back_populates="campaign", order_by="LetterTemplate.position", lazy="selectin"
+        order_by="LetterTemplate.position",
+        lazy="selectin",
+        primaryjoin="and_(Campaign.id == LetterTemplate.campaign_id, "
+        "LetterTemplate.removed_at.is_(None))",
+        viewonly=True,
     )
     targets: Mapped[list[Target]] = relationship(secondary="campaign_targets")
 
@@ -75,8 +85,37 @@ class LetterTemplate(Base):
     subject_template: Mapped[str] = mapped_column(String(300))
     body_template: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(default=0)
+    # The number of the version the subject and body above are; every saved change adds one.
+    version: Mapped[int] = mapped_column(default=1)
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    campaign: Mapped[Campaign] = relationship(back_populates="templates")
+    campaign: Mapped[Campaign] = relationship()
+    versions: Mapped[list[LetterTemplateVersion]] = relationship(
+        back_populates="template",
+        order_by="LetterTemplateVersion.number.desc()",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class LetterTemplateVersion(Base):
+    """One saved state of a letter template; never changed once written."""
+
+    __tablename__ = "letter_template_versions"
+    __table_args__ = (UniqueConstraint("template_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("letter_templates.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    title: Mapped[str] = mapped_column(String(200))
+    subject_template: Mapped[str] = mapped_column(String(300))
+    body_template: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), default=None
+    )
+
+    template: Mapped[LetterTemplate] = relationship(back_populates="versions")
 
 
 class TargetKind(StrEnum):
@@ -113,19 +152,6 @@ class CampaignTarget(Base):
     )
 
 
-class Partner(Base):
-    """An organisation that embeds the letter form on its own site."""
-
-    __tablename__ = "partners"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(80), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    website: Mapped[str] = mapped_column(String(300), default="")
-    is_active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class Signature(Base):
     """One confirmed person on one campaign; outlives the letter's personal data."""
 
@@ -142,4 +168,5 @@ class Signature(Base):
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None
     )
+    source: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from advocacy.models.base import Base, utcnow
 from advocacy.models.campaign import Campaign, LetterTemplate
+from advocacy.models.staff import StaffToken
 
 
 class LetterState(StrEnum):
@@ -125,9 +126,13 @@ class Letter(QueueMixin[LetterState], Base):
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("letter_templates.id", ondelete="SET NULL"), default=None
     )
+    # The template version it was written from (letter_template_versions.number).
+    template_version: Mapped[int | None] = mapped_column(default=None)
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partners.id", ondelete="SET NULL"), default=None, index=True
     )
+    # The partner page's own tag for where the person came from (?source=newsletter).
+    source: Mapped[str] = mapped_column(String(100), default="")
     signature_id: Mapped[int | None] = mapped_column(
         ForeignKey("signatures.id", ondelete="SET NULL"), default=None
     )
@@ -188,6 +193,7 @@ class Letter(QueueMixin[LetterState], Base):
         kwargs.setdefault("awaiting_confirmation_at", now)
         kwargs.setdefault("attempts", 0)
         kwargs.setdefault("is_possible_duplicate", False)
+        kwargs.setdefault("source", "")
         super().__init__(**kwargs)
 
     @staticmethod
@@ -205,10 +211,13 @@ class Letter(QueueMixin[LetterState], Base):
 
 
 class NotificationKind(StrEnum):
-    """System emails sent to the letter's author."""
+    """System emails: to a letter's author, or to staff."""
 
     CONFIRMATION = "confirmation"
     REMINDER = "reminder"
+    # System emails to staff, carrying a single-use link.
+    STAFF_INVITE = "staff_invite"
+    STAFF_PASSWORD_RESET = "staff_password_reset"  # noqa: S105 (a kind, not a secret)
 
 
 class NotificationState(StrEnum):
@@ -239,7 +248,13 @@ class Notification(QueueMixin[NotificationState], Base):
     __table_args__ = (Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"))
+    # A notification is about a letter (to its author) or a staff link (to a staff member).
+    letter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("letters.id", ondelete="CASCADE"), default=None
+    )
+    staff_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_tokens.id", ondelete="CASCADE"), default=None
+    )
     kind: Mapped[NotificationKind] = mapped_column(String(20))
     state: Mapped[NotificationState] = mapped_column(String(20), default=NotificationState.QUEUED)
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -247,7 +262,8 @@ class Notification(QueueMixin[NotificationState], Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     failed_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    letter: Mapped[Letter] = relationship(lazy="joined")
+    letter: Mapped[Letter | None] = relationship(lazy="joined")
+    staff_token: Mapped[StaffToken | None] = relationship(lazy="joined")
 
     def __init__(self, **kwargs: Any) -> None:
         """Fill the key and state at construction, before the row is flushed."""

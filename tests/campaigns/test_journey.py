@@ -78,7 +78,7 @@ def test_unknown_campaign_is_a_plain_404(client: FlaskClient) -> None:
 def test_count_json_has_total_last_24h_and_goal(client: FlaskClient) -> None:
     response = client.get(f"/campaigns/{CAMPAIGN}/count.json")
     assert response.status_code == 200
-    assert response.get_json() == {"total": 0, "last_24h": 0, "goal": 10000}
+    assert response.get_json() == {"total": 0, "last_24h": 0, "goal": 10000, "by_partner": {}}
     assert "max-age" in response.headers["Cache-Control"]
 
 

@@ -169,7 +169,7 @@ def test_signature_count_counts_last_day_separately(session: Session, campaign: 
     )
     session.commit()
     count = services.signature_count(session, campaign, ttl=0)
-    assert count.as_dict() == {"total": 2, "last_24h": 1, "goal": 10_000}
+    assert count.as_dict() == {"total": 2, "last_24h": 1, "goal": 10_000, "by_partner": {}}
 
 
 def test_signature_count_is_cached_until_a_confirmation(

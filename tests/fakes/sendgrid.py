@@ -10,6 +10,7 @@
         fake.slow_next(5.0)                           # answers (and accepts) after 5 s
         fake.fail_always(status=401)                  # a revoked key, until clear_faults()
         fake.accepted_for("letter_key", key)          # the messages accepted for a letter
+        fake.sandboxed                                # sandbox-mode sends: checked, not sent
 
 Built on tests/fakes/server.py. Shapes come from tests/fixtures/contracts/sendgrid/: 202 with an
 empty body and X-Message-Id; errors as {"errors": [{"message", "field", "help"}]}; the recorded
@@ -21,6 +22,11 @@ errors are not recorded anywhere we have; they follow the wording of SendGrid's 
 A request that the fake delays (latency, slow_next) is still accepted after the delay even if
 the client has given up, as the real API does: that is how a timed-out send that nonetheless
 went out is simulated. The server is a real HTTP server, so worker subprocesses can use it.
+
+A valid request with `mail_settings.sandbox_mode.enable` true is authenticated and validated
+like any other, then answered 200 with an empty body and not delivered, as SendGrid documents
+for sandbox mode ("send a test email to ensure that your request body is valid", in the
+spec); such requests are kept in `sandboxed`, never in `accepted`.
 """
 
 from __future__ import annotations
@@ -131,6 +137,7 @@ class FakeSendGrid(FakeServer):
         self.api_key = api_key
         self.rate_limit = rate_limit
         self._accepted: list[AcceptedMessage] = []
+        self._sandboxed: list[dict[str, Any]] = []
         self._window_start = int(time.time()) // 60 * 60
         self._window_used = 0
         self._rate_limited_left = 0
@@ -174,6 +181,12 @@ class FakeSendGrid(FakeServer):
         """How many times each value of a custom_args key was accepted."""
         return Counter(str(m.custom_args()[key]) for m in self.accepted if key in m.custom_args())
 
+    @property
+    def sandboxed(self) -> list[dict[str, Any]]:
+        """A copy of every sandbox-mode request that passed validation, oldest first."""
+        with self._lock:
+            return list(self._sandboxed)
+
     def clear_accepted(self) -> None:
         """Forget the accepted messages."""
         with self._lock:
@@ -206,6 +219,10 @@ class FakeSendGrid(FakeServer):
         errors = validate(payload)
         if errors:
             return self._json(400, {"errors": errors})
+        if _sandbox_mode(payload):
+            with self._lock:
+                self._sandboxed.append(payload)
+            return self._reply(200, b"")
         message_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
         with self._lock:
             self._accepted.append(AcceptedMessage(message_id, payload, time.time()))
@@ -243,6 +260,12 @@ class FakeSendGrid(FakeServer):
             json.dumps(_RATE_LIMIT_BODY).encode(),
             (("Content-Type", "application/json"), *self._rate_headers(reset_at)),
         )
+
+
+def _sandbox_mode(payload: dict[str, Any]) -> bool:
+    settings = payload.get("mail_settings")
+    sandbox = settings.get("sandbox_mode") if isinstance(settings, dict) else None
+    return isinstance(sandbox, dict) and sandbox.get("enable") is True
 
 
 def _valid_email(value: Any) -> bool:

@@ -1,0 +1,1 @@
+"""Partner organisations: the embedded form, attribution, consent boxes and their figures."""

@@ -1,0 +1,1 @@
+"""The staff workspace: accounts, access control, the audit log and the campaign editor."""
