@@ -43,12 +43,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     from advocacy import cli, errors
     from advocacy.campaigns import views as campaign_views
+    from advocacy.dashboard import views as dashboard_views
+    from advocacy.dashboard.cli import figures_command
     from advocacy.delivery import webhooks
     from advocacy.delivery.cli import letters_command, worker_command
     from advocacy.directory import views as directory_views
     from advocacy.directory.cli import mps_command
     from advocacy.partners import embedding
     from advocacy.partners import views as partner_views
+    from advocacy.privacy import moderation_views
+    from advocacy.privacy import views as privacy_views
+    from advocacy.privacy.cli import privacy_command
     from advocacy.words import views as words_views
     from advocacy.workspace import views as workspace_views
     from advocacy.workspace.cli import users_command
@@ -57,14 +62,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
+    app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(moderation_views.bp)
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(partner_views.bp)
     embedding.init_app(app)
+    app.register_blueprint(dashboard_views.bp)
     errors.init_app(app)
     cli.init_app(app)
     app.cli.add_command(worker_command)
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
+    app.cli.add_command(figures_command)
+    app.cli.add_command(privacy_command)
     app.cli.add_command(users_command)
 
     @app.after_request

@@ -26,7 +26,7 @@ def db_command() -> None:
 
 
 @db_command.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to a revision."""
     current_app.config["SETTINGS"].instance_path.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,8 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database up to a revision."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Migrate the database up to a revision ("heads": every branch of the history)."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -13,6 +13,7 @@ from advocacy.models.campaign import (
     TargetKind,
 )
 from advocacy.models.directory import MemberOfParliament, PostcodeCacheEntry, SyncCheckpoint
+from advocacy.models.figures import CampaignCount, Dimension
 from advocacy.models.fingerprint import LetterFingerprint
 from advocacy.models.letter import (
     LETTER_TRANSITIONS,
@@ -40,10 +41,12 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Campaign",
+    "CampaignCount",
     "CampaignKind",
     "CampaignStatus",
     "CampaignTarget",
     "ConsentWording",
+    "Dimension",
     "IllegalTransition",
     "Letter",
     "LetterFingerprint",
