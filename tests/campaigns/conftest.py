@@ -116,8 +116,13 @@ def write_page_url(client: FlaskClient, postcode: str = "GU11 1AA", letter: str 
 
 
 def write_form(client: FlaskClient, **overrides: str) -> dict[str, str]:
-    """A complete, valid write-page form for Aldershot, reached as a browser does."""
-    page = client.get(write_page_url(client))
+    """A complete, valid write-page form, reached as a browser does.
+
+    The MP is the one for `lookup_postcode` (Aldershot's GU11 1AA unless given), found on
+    the MP page as a person would; the page's signed recipient carries it.
+    """
+    lookup = overrides.pop("lookup_postcode", "GU11 1AA")
+    page = client.get(write_page_url(client, postcode=lookup))
     assert page.status_code == 200
     form = page_form(page.get_data(as_text=True), "/preview")
     form.update(
