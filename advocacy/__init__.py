@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             f"frame-ancestors {embedding.frame_ancestors()}; form-action 'self'; base-uri 'none'",
         )
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # Nothing to other sites; our own pages' form posts keep a real Origin (with
+        # no-referrer, browsers send "Origin: null", which any sandboxed page can forge).
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Permissions-Policy", "interest-cohort=()")
         return response

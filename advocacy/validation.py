@@ -135,6 +135,10 @@ def is_mixed_script(label: str) -> bool:
     return not any(scripts <= together for together in _WRITTEN_TOGETHER)
 
 
+class MixedScriptDomain(EmailNotValidError):
+    """An address whose domain mixes alphabets, as look-alike domains do."""
+
+
 def check_email(value: str) -> str:
     """The address as typed (trimmed) if it is valid; raises EmailNotValidError if not.
 
@@ -144,7 +148,7 @@ def check_email(value: str) -> str:
     address = value.strip()
     result = validate_email(address, check_deliverability=False)
     if any(is_mixed_script(label) for label in result.domain.split(".")):
-        raise EmailNotValidError(MIXED_SCRIPT_MESSAGE)
+        raise MixedScriptDomain(MIXED_SCRIPT_MESSAGE)
     return address
 
 

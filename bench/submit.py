@@ -17,14 +17,18 @@ Usage: `.venv/bin/python bench/submit.py [--seconds 3] [--rounds 5] [--connectio
 from __future__ import annotations
 
 import argparse
+import html
+import re
 import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _harness import (
     Load,
     Target,
@@ -40,6 +44,8 @@ from _harness import (
     ratio_summary,
     temp_instance,
 )
+
+from tests.fakes import PostcodesIoFake
 
 CAMPAIGN = "stand-with-the-uyghurs"
 CONSTITUENCY = "E14001063"  # Aldershot, in the shipped directory
@@ -57,10 +63,20 @@ PERSON = {
 
 
 def journey_form(base: str, origin: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Walk the write and preview pages; return the send URL and the form the preview holds."""
+    """Walk the journey as a browser does; return the send URL and the form the preview holds.
+
+    The postcode look-up page issues the signed recipient token; its "Write this letter"
+    link carries it to the write page, whose form carries it to the preview page.
+    """
     headers = {"Origin": origin}
     with requests.Session() as http:
-        write_url = f"{base}/campaigns/{CAMPAIGN}/write?letter=general&constituency={CONSTITUENCY}"
+        mp_url = f"{base}/campaigns/{CAMPAIGN}/mp?postcode={POSTCODE.replace(' ', '+')}"
+        mp_page = http.get(mp_url, timeout=10)
+        mp_page.raise_for_status()
+        link = re.search(r'href="([^"]*/write\?[^"]*letter=general[^"]*)"', mp_page.text)
+        if link is None:
+            raise SystemExit("the MP page has no link to the write page")
+        write_url = urljoin(mp_url, html.unescape(link.group(1)))
         page = http.get(write_url, timeout=10)
         page.raise_for_status()
         preview_url, fields = page_form(write_url, page.text, "/preview")
@@ -94,12 +110,24 @@ def main() -> None:
     generator = find_wrk()
     load = Load(generator, args.seconds, args.connections, args.threads)
 
-    with temp_instance() as tmp, temp_instance() as peer_tmp:
+    with (
+        temp_instance() as tmp,
+        temp_instance() as peer_tmp,
+        PostcodesIoFake(recorded=True) as postcodes,
+    ):
+        # The look-up that starts the journey asks a loopback postcodes.io, once.
+        postcodes.add_postcode(POSTCODE, constituency_code=CONSTITUENCY)
         port = free_port()
         origin = f"http://127.0.0.1:{port}"
-        # The per-address limit stays on (its cost is part of a submission) but high enough
-        # for one load generator.
-        env = bench_env(Path(tmp), BASE_URL=origin, RATE_LIMIT_SEND="100000000 per hour")
+        # The per-address limits stay on (their cost is part of a submission) but high
+        # enough for one load generator.
+        env = bench_env(
+            Path(tmp),
+            BASE_URL=origin,
+            POSTCODES_IO_URL=postcodes.url,
+            RATE_LIMIT_SEND="100000000 per hour",
+            RATE_LIMIT_LOOKUP="100000000 per minute",
+        )
         cli(env, "db", "upgrade")
         cli(env, "seed")
         peer_env = bench_env(Path(peer_tmp), PEER_DATABASE=str(Path(peer_tmp) / "peer.db"))

@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from advocacy.campaigns.recipient import Recipient, check_postcode, issue, verify
 from advocacy.security import SignedTokenCSRF
 from advocacy.validation import (
-    MIXED_SCRIPT_MESSAGE,
+    MixedScriptDomain,
     check_email,
     multiline_filter,
     person_name,
@@ -77,16 +78,16 @@ def email_problem(address: str) -> str | None:
 
 
 def email_check(_form: Form, field: Field) -> None:
-    """A valid address, kept as typed (see validation.check_email), refused in our words."""
+    """A valid address, kept as typed (see validation.check_email)."""
     address = field.data or ""
     problem = email_problem(address)
     if problem:
         raise ValidationError(problem)
     try:
         field.data = check_email(address)
+    except MixedScriptDomain as exc:
+        raise ValidationError(str(exc)) from exc
     except EmailNotValidError as exc:
-        if str(exc) == MIXED_SCRIPT_MESSAGE:
-            raise ValidationError(MIXED_SCRIPT_MESSAGE) from exc
         # The library's own sentences are written for developers; ours name no internals.
         raise ValidationError(
             "Please check your email address: it has a character or a part that email "
@@ -161,9 +162,25 @@ class LetterForm(SignedForm):
         ],
     )
     letter = HiddenField(validators=[DataRequired()])
-    constituency = HiddenField(validators=[DataRequired()])
-    lookup_postcode = HiddenField()
+    # The signed choice of constituency (see recipient.py); never a bare code.
+    recipient = HiddenField()
     partner = HiddenField()
+
+    def recipient_choice(self) -> Recipient | None:
+        """The constituency the server chose for this letter, or None if the token is bad."""
+        return verify(self.recipient.data)
+
+    def validate_postcode(self, field: Field) -> None:
+        """The address's postcode must lie in the chosen constituency."""
+        chosen = self.recipient_choice()
+        if field.errors or chosen is None:
+            return
+        checked = check_postcode(chosen, field.data or "")
+        self.postcode_elsewhere = checked.elsewhere
+        if checked.problem:
+            raise ValidationError(checked.problem)
+        # Carried forward with the confirmed postcode and a fresh age.
+        self.recipient.data = issue(checked.recipient)
 
 
 class PreviewForm(LetterForm):

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 import postcode_lookup as pl
 from advocacy import kinds
 from advocacy.caching import never_store
-from advocacy.campaigns import services
+from advocacy.campaigns import recipient, services
 from advocacy.campaigns.forms import (
     ChangeEmailForm,
     ConfirmForm,
@@ -209,6 +209,10 @@ def find_mp(slug: str) -> ResponseReturnValue:
     directory = get_directory()
     postcode = ""
     code = request.args.get("constituency", "").strip()
+    carried = recipient.verify(request.args.get("recipient"))
+    if carried is not None:
+        # Back from the write page to choose another letter: the same, signed choice.
+        code, postcode = carried.constituency_code, carried.postcode
     if code:
         rep = directory.by_constituency(code)
         if rep is None:
@@ -239,7 +243,12 @@ def find_mp(slug: str) -> ResponseReturnValue:
             return _problem(camp, exc, 404, partner)
         postcode = rep.postcode or ""
     return render_template(
-        "campaigns/mp.html", campaign=camp, rep=rep, postcode=postcode, partner=partner
+        "campaigns/mp.html",
+        campaign=camp,
+        rep=rep,
+        postcode=postcode,
+        partner=partner,
+        recipient=recipient.issue(recipient.Recipient(rep.constituency_code, postcode)),
     )
 
 
@@ -261,15 +270,16 @@ def _template_or_404(camp: Campaign, slug: str) -> LetterTemplate:
 def write(slug: str) -> ResponseReturnValue:
     """The write page: who you are and your own words."""
     camp = _campaign_or_404(slug, mp_journey=True)
-    rep = _representative(request.args.get("constituency", ""))
+    chosen = recipient.verify(request.args.get("recipient"))
+    if chosen is None:
+        abort(404)
+    rep = _representative(chosen.constituency_code)
     template = _template_or_404(camp, request.args.get("letter", ""))
-    lookup_postcode = request.args.get("postcode", "")
     form = LetterForm(
         formdata=None,
         letter=template.slug,
-        constituency=rep.constituency_code,
-        postcode=lookup_postcode,
-        lookup_postcode=lookup_postcode,
+        recipient=recipient.issue(chosen),
+        postcode=chosen.postcode,
         partner=request.args.get("partner", ""),
     )
     return _render_write(camp, rep, template, form)
@@ -300,29 +310,16 @@ def _render_write(
 
 
 def _postcode_mismatch(form: LetterForm) -> bool:
-    """True when the address postcode is not the one whose MP the page is writing to."""
-    looked_up = form.lookup_postcode.data or ""
-    typed = form.postcode.data or ""
-    return bool(looked_up and typed and looked_up != typed)
+    """True when the address postcode lies outside the constituency the page writes to."""
+    return bool(getattr(form, "postcode_elsewhere", False))
 
 
 def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, LetterTemplate]:
-    return _representative(form.constituency.data or ""), _template_or_404(
-        camp, form.letter.data or ""
-    )
-
-
-def _check_postcode_matches(form: LetterForm) -> bool:
-    """The address postcode must be the one whose MP we found, when we found it by postcode."""
-    if _postcode_mismatch(form):
-        form.postcode.errors = [
-            *form.postcode.errors,
-            f"This is not the postcode you looked up ({form.lookup_postcode.data}). If you "
-            "live at this postcode, find its MP with the button below: everything you have "
-            "written is kept.",
-        ]
-        return False
-    return True
+    """The MP the server chose (from the signed token, never a bare field) and the letter."""
+    chosen = form.recipient_choice()
+    if chosen is None:
+        abort(400)
+    return _representative(chosen.constituency_code), _template_or_404(camp, form.letter.data or "")
 
 
 @bp.post("/campaigns/<slug>/write/postcode")
@@ -346,8 +343,11 @@ def change_postcode(slug: str) -> ResponseReturnValue:
         ]
         return _render_write(camp, old_rep, template, form, 422)
     rep = _representative(found.constituency_code)
-    form.constituency.data = rep.constituency_code
-    form.postcode.data = form.lookup_postcode.data = found.postcode or ""
+    form.postcode.data = found.postcode or ""
+    # Found by the server from the postcode, so it becomes the letter's signed recipient.
+    form.recipient.data = recipient.issue(
+        recipient.Recipient(rep.constituency_code, form.postcode.data)
+    )
     return _render_write(
         camp,
         rep,
@@ -374,7 +374,7 @@ def preview(slug: str) -> ResponseReturnValue:
     camp = _campaign_or_404(slug, mp_journey=True)
     form = LetterForm()
     rep, template = _journey_context(camp, form)
-    if not (form.validate() & _check_postcode_matches(form)):
+    if not form.validate():
         return _render_write(camp, rep, template, form, 422)
     author = _author(form)
     try:
@@ -440,7 +440,7 @@ def send(slug: str) -> ResponseReturnValue:
     camp = _campaign_or_404(slug, mp_journey=True)
     form = PreviewForm()
     rep, template = _journey_context(camp, form)
-    if not (form.validate() & _check_postcode_matches(form)):
+    if not form.validate():
         return _render_preview(camp, rep, template, form, 422)
     if not rep.email:
         return _render_preview(camp, rep, template, form, 422)

@@ -131,7 +131,9 @@ def set_consent_wording(session: Session, partner: Partner, text: str) -> Consen
 
 def active_partner(session: Session, code: str | None) -> Partner | None:
     """An active partner by code, or None (unknown and inactive codes credit nobody)."""
-    if not code:
+    # Text that cannot be a code never reaches the database (a NUL there is a 500 on
+    # PostgreSQL).
+    if not code or not _CODE.match(code):
         return None
     return session.scalars(
         select(Partner).where(Partner.slug == code, Partner.is_active.is_(True))

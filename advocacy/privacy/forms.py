@@ -30,7 +30,8 @@ class EraseForm(SignedForm):
 class CountMeForm(SignedForm):
     """After sending from their own email: count me, with my constituency and nothing else."""
 
-    constituency = HiddenField(validators=[DataRequired()])
+    # The signed constituency (see campaigns/recipient.py), without the postcode.
+    recipient = HiddenField(validators=[DataRequired()])
     count_me = BooleanField("Count me: add one to this campaign's count for my constituency")
 
 

@@ -24,6 +24,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from advocacy.campaigns import recipient
 from advocacy.campaigns import services as campaign_services
 from advocacy.config import Settings
 from advocacy.directory.service import Representative, get_directory
@@ -77,7 +78,9 @@ def send_yourself(form: Any, rep: Representative) -> dict[str, Any]:
         body=form.body.data or "",
         signature=signature,
     )
-    count_form = CountMeForm(formdata=None, constituency=rep.constituency_code)
+    # Signed, so the count cannot be moved to another constituency; no postcode in it.
+    signed = recipient.issue(recipient.Recipient(rep.constituency_code))
+    count_form = CountMeForm(formdata=None, recipient=signed)
     return {"links": links, "form": count_form}
 
 
@@ -95,7 +98,8 @@ def count_me(slug: str) -> ResponseReturnValue:
     form = CountMeForm()
     if not form.validate():
         abort(400)
-    rep = get_directory().by_constituency(form.constituency.data or "")
+    chosen = recipient.verify(form.recipient.data)
+    rep = get_directory().by_constituency(chosen.constituency_code) if chosen else None
     if rep is None:
         abort(400)
     counted = bool(form.count_me.data) and campaign.is_live

@@ -45,7 +45,8 @@ def _context(slug: str, form: LetterForm) -> tuple[Campaign, Representative, Let
     campaign = campaign_services.get_campaign(db.session, slug, _settings().campaign_cache_seconds)
     if campaign is None:
         abort(404)
-    rep = get_directory().by_constituency(form.constituency.data or "")
+    chosen = form.recipient_choice()
+    rep = get_directory().by_constituency(chosen.constituency_code) if chosen else None
     template = campaign.template(form.letter.data or "")
     if rep is None or rep.is_vacant or template is None:
         abort(404)

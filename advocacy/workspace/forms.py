@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.form import BaseForm
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from advocacy.security import SignedTokenCSRF, same_origin
+from advocacy.security import SignedTokenCSRF, request_origin_problem
 from advocacy.workspace.access import ROLE_DESCRIPTIONS, Role, current_session
 from advocacy.workspace.passwords import MAX_LENGTH, PasswordRejected, check_policy
 
@@ -46,8 +46,8 @@ class SessionCSRF(SignedTokenCSRF):
             raise ValidationError(
                 "This form could not be verified. Please reload the page and try again."
             )
-        origin = request.headers.get("Origin")
-        if origin and origin != "null" and not same_origin(origin, request.host_url):
+        # Against BASE_URL, never the request's Host (which the client chooses).
+        if request_origin_problem(request):
             raise ValidationError("This form must be submitted from our own site.")
 
 

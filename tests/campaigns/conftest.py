@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from advocacy.campaigns.seed import seed_campaigns
 from advocacy.config import Settings
@@ -115,8 +116,13 @@ def write_page_url(client: FlaskClient, postcode: str = "GU11 1AA", letter: str 
 
 
 def write_form(client: FlaskClient, **overrides: str) -> dict[str, str]:
-    """A complete, valid write-page form for Aldershot, reached as a browser does."""
-    page = client.get(write_page_url(client))
+    """A complete, valid write-page form, reached as a browser does.
+
+    The MP is the one for `lookup_postcode` (Aldershot's GU11 1AA unless given), found on
+    the MP page as a person would; the page's signed recipient carries it.
+    """
+    lookup = overrides.pop("lookup_postcode", "GU11 1AA")
+    page = client.get(write_page_url(client, postcode=lookup))
     assert page.status_code == 200
     form = page_form(page.get_data(as_text=True), "/preview")
     form.update(
@@ -142,3 +148,17 @@ def preview_form(client: FlaskClient, **overrides: str) -> dict[str, str]:
     form = page_form(page.get_data(as_text=True), "/send")
     form.update(overrides)
     return form
+
+
+def send_letter(
+    client: FlaskClient, *, subject: str | None = None, body: str | None = None, **overrides: str
+) -> TestResponse:
+    """Write (with overrides), preview, and send the form the preview page holds."""
+    preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client, **overrides))
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    form = page_form(preview.get_data(as_text=True), "/send")
+    if subject is not None:
+        form["subject"] = subject
+    if body is not None:
+        form["body"] = body
+    return client.post(f"/campaigns/{CAMPAIGN}/send", data=form)

@@ -29,7 +29,14 @@ from advocacy.models import (
     Signature,
     utcnow,
 )
-from tests.campaigns.conftest import CAMPAIGN, csrf_token, write_form
+from tests.campaigns.conftest import (
+    CAMPAIGN,
+    csrf_token,
+    page_form,
+    send_letter,
+    write_form,
+    write_page_url,
+)
 from tests.conftest import make_settings
 from tests.fakes.postcodes_io import PostcodesIoFake
 
@@ -193,7 +200,7 @@ def test_mp_without_email_gets_a_printable_letter(client: FlaskClient, session: 
     assert "House of Commons" in page
     preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client))
     assert "Make my printable letter" in text(preview)
-    form = write_form(client)
+    form = page_form(preview.get_data(as_text=True), "/print")
     form.update(subject="A letter", body="Dear Alex Baker,\n\nPlease act.")
     printed = text(client.post(f"/campaigns/{CAMPAIGN}/print", data=form))
     assert "Please act." in printed
@@ -202,16 +209,19 @@ def test_mp_without_email_gets_a_printable_letter(client: FlaskClient, session: 
 
 
 def test_write_page_asks_for_own_words_with_weight_note(client: FlaskClient) -> None:
-    response = client.get(f"/campaigns/{CAMPAIGN}/write?letter=general&constituency=E14001063")
+    response = client.get(write_page_url(client))
     assert "Write to Alex Baker" in text(response)
     assert "Personal letters carry far more weight than copies" in text(response)
     assert 'name="personal_words"' in raw(response)
 
 
 def test_write_page_unknown_letter_or_constituency_is_404(client: FlaskClient) -> None:
+    url = write_page_url(client)
+    assert client.get(url.replace("letter=general", "letter=nope")).status_code == 404
     base = f"/campaigns/{CAMPAIGN}/write"
-    assert client.get(f"{base}?letter=nope&constituency=E14001063").status_code == 404
-    assert client.get(f"{base}?letter=general&constituency=X1").status_code == 404
+    # A bare constituency code is not enough: the server's signed choice is.
+    assert client.get(f"{base}?letter=general&constituency=E14001063").status_code == 404
+    assert client.get(f"{base}?letter=general&recipient=forged").status_code == 404
 
 
 def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
@@ -252,7 +262,7 @@ def test_preview_shows_the_exact_email(client: FlaskClient) -> None:
         ("email", "not-an-email", "An email address needs an @ in the middle"),
         ("address", "", "Please enter your address"),
         ("postcode", "nonsense", "does not look like a UK postcode"),
-        ("postcode", "SW1A 1AA", "not the postcode you looked up"),
+        ("postcode", "SW1A 1AA", "This postcode is in Cities of London and Westminster"),
         ("postcode", "SW1A 1AA", "everything you have written is kept"),
         ("name", "Eve\r\nBcc: x@example.org", "one line"),
     ],
@@ -298,10 +308,12 @@ def test_preview_accepts_same_origin_without_cookies(client: FlaskClient) -> Non
 
 
 def _send(client: FlaskClient, **overrides: str) -> object:
-    form = write_form(client, **overrides)
-    form.setdefault("subject", "Your constituent on the persecution of the Uyghurs")
-    form.setdefault("body", "Dear Alex Baker,\n\nMy own edited letter.\n\nYours sincerely,\nAyesha")
-    return client.post(f"/campaigns/{CAMPAIGN}/send", data=form)
+    return send_letter(
+        client,
+        subject="Your constituent on the persecution of the Uyghurs",
+        body="Dear Alex Baker,\n\nMy own edited letter.\n\nYours sincerely,\nAyesha",
+        **overrides,
+    )
 
 
 def _confirm_link(app: Flask, session: Session, letter: Letter) -> str:
@@ -384,7 +396,7 @@ def test_pages_load_no_third_party_resources(client: FlaskClient) -> None:
     response = client.get(f"/campaigns/{CAMPAIGN}")
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert not re.search(r'(src|href)="https?://', response.get_data(as_text=True))
 
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from advocacy.models import Campaign, Letter, Notification, Signature
 from advocacy.privacy.selfsend import compose_links
-from tests.campaigns.conftest import CAMPAIGN, csrf_token
+from tests.campaigns.conftest import CAMPAIGN, csrf_token, write_form
 from tests.privacy.test_erasure_dump import WRITER, find_in_dump
-from tests.words.conftest import campaign, postcodes_io, previewed, seeded, settings
+from tests.words.conftest import campaign, postcodes_io, seeded, settings
 
 __all__ = ["campaign", "postcodes_io", "seeded", "settings"]
 
@@ -23,7 +23,7 @@ MP_EMAIL = "alex.baker.mp@parliament.uk"
 
 
 def _preview(client: FlaskClient) -> str:
-    form = previewed(
+    form = write_form(
         client,
         name=WRITER.name,
         email=WRITER.email,
@@ -31,10 +31,7 @@ def _preview(client: FlaskClient) -> str:
         postcode="GU11 1AA",
         personal_words=WRITER.words,
     )
-    page = client.post(
-        f"/campaigns/{CAMPAIGN}/preview",
-        data={k: v for k, v in form.items() if k not in {"subject", "body"}},
-    )
+    page = client.post(f"/campaigns/{CAMPAIGN}/preview", data=form)
     return page.get_data(as_text=True)
 
 
@@ -88,12 +85,14 @@ def test_preview_offers_the_letter_in_the_persons_own_mailbox(
 def _count_me(client: FlaskClient, page: str, tick: bool) -> str:
     form = re.search(r'<form method="post" action="([^"]+count-me)".*?</form>', page, re.S)
     assert form
-    data = {"csrf_token": csrf_token(form.group(0)), "constituency": "E14001063"}
+    signed = re.search(r'name="recipient" type="hidden" value="([^"]+)"', form.group(0))
+    assert signed
+    data = {"csrf_token": csrf_token(form.group(0)), "recipient": signed.group(1)}
     if tick:
         data["count_me"] = "y"
     # Only these fields: the count-me form carries nothing the person wrote.
     fields = set(re.findall(r'name="([^"]+)"', form.group(0)))
-    assert fields == {"csrf_token", "constituency", "count_me"}
+    assert fields == {"csrf_token", "recipient", "count_me"}
     answer = client.post(form.group(1), data=data)
     assert answer.status_code == 303
     return client.get(answer.headers["Location"]).get_data(as_text=True)
@@ -123,4 +122,17 @@ def test_not_ticking_count_me_keeps_nothing_at_all(
 ) -> None:
     thanks = _count_me(client, _preview(client), tick=False)
     assert "We kept nothing" in thanks
+    assert session.scalars(select(Signature)).all() == []
+
+
+def test_count_me_cannot_be_moved_to_another_constituency(
+    client: FlaskClient, session: Session, campaign: Campaign
+) -> None:
+    page = _preview(client)
+    form = re.search(r'<form method="post" action="([^"]+count-me)".*?</form>', page, re.S)
+    assert form
+    token = csrf_token(form.group(0))
+    for forged in ({"constituency": "E14001487"}, {"recipient": "forged"}):
+        answer = client.post(form.group(1), data={"csrf_token": token, "count_me": "y", **forged})
+        assert answer.status_code == 400
     assert session.scalars(select(Signature)).all() == []

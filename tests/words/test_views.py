@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.models import Letter, LetterFingerprint, LetterState
-from tests.campaigns.conftest import CAMPAIGN, write_form
+from tests.campaigns.conftest import CAMPAIGN, write_form, write_page_url
 from tests.words.conftest import (
     CIRCULATED,
     CIRCULATED_AGAIN,
@@ -54,9 +54,7 @@ def _copies(client: FlaskClient, app: Flask, session: Session, count: int = 3) -
 
 
 def test_write_and_preview_pages_offer_the_check(client: FlaskClient) -> None:
-    write = client.get(
-        f"/campaigns/{CAMPAIGN}/write?letter=general&constituency=E14001063&postcode=GU11+1AA"
-    ).get_data(as_text=True)
+    write = client.get(write_page_url(client)).get_data(as_text=True)
     preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client)).get_data(
         as_text=True
     )
@@ -111,7 +109,8 @@ def test_hint_counts_the_edited_body_on_the_preview_page(
     form = previewed(client, personal_words=OWN_WORDS[1], email="new@example.org")
     form["body"] = form["body"].replace(OWN_WORDS[1], CIRCULATED_AGAIN)
     # On the write page only the person's own words count; on the preview page the body too.
-    assert client.post(JSON_URL, data=form).get_json()["close"] is False
+    from_write_page = {**form, "csrf_token": write_form(client)["csrf_token"]}
+    assert client.post(JSON_URL, data=from_write_page).get_json()["close"] is False
     form["words_page"] = "preview"
     assert client.post(JSON_URL, data=form).get_json()["close"] is True
 
@@ -155,7 +154,7 @@ def test_no_script_check_shows_the_hint_and_keeps_everything_typed(
     assert 'value="Ayesha Khan"' in markup
     assert 'value="ayesha@example.org"' in markup
     assert "DEEPLY concerned about the treatment" in markup
-    assert 'name="constituency" type="hidden" value="E14001063"' in markup
+    assert 'name="recipient" type="hidden" value="' in markup
     assert "Preview my letter" in page
 
 
@@ -194,10 +193,11 @@ def test_check_refuses_other_sites(client: FlaskClient) -> None:
 
 def test_check_of_an_unknown_campaign_or_seat_is_a_json_404(client: FlaskClient) -> None:
     form = write_form(client)
+    # A form token is bound to its campaign, so another campaign's page is refused first.
     assert client.post("/campaigns/nope/words.json", data=form).get_json()["error"]["code"] == (
-        "not_found"
+        "bad_form_token"
     )
-    response = client.post(JSON_URL, data={**form, "constituency": "E99999999"})
+    response = client.post(JSON_URL, data={**form, "recipient": "forged"})
     assert response.status_code == 404
 
 

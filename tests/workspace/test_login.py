@@ -197,3 +197,44 @@ def test_the_public_journey_still_sets_no_cookie(
 def test_a_malformed_login_limit_is_refused_at_start_up() -> None:
     with pytest.raises(ConfigurationError, match="LOGIN_RATE_LIMIT_ACCOUNT"):
         Settings.from_env({"LOGIN_RATE_LIMIT_ACCOUNT": "lots", "SECRET_KEY": "k"})
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "null"},
+        {"Origin": "https://evil.example"},
+        {"Referer": "https://evil.example/page"},
+    ],
+)
+def test_staff_forms_refuse_posts_from_other_pages(
+    staff_client: Callable[..., FlaskClient], headers: dict[str, str]
+) -> None:
+    client = staff_client(Role.OWNER)
+    token = client.csrf_token  # type: ignore[attr-defined]
+    response = client.post("/workspace/logout", data={"csrf_token": token}, headers=headers)
+    assert response.status_code == 400
+    assert client.get("/workspace/").status_code == 200
+    ours = client.post(
+        "/workspace/logout", data={"csrf_token": token}, headers={"Origin": "http://localhost"}
+    )
+    assert ours.status_code == 303
+
+
+def test_the_login_form_is_checked_against_base_url_not_host(
+    client: FlaskClient, make_staff: Callable[..., StaffUser]
+) -> None:
+    make_staff(Role.VIEWER, email="viewer@staff.example")
+    page = client.get("/workspace/login")
+    response = client.post(
+        "/workspace/login",
+        data={
+            "csrf_token": form_token(page.get_data(as_text=True)),
+            "email": "viewer@staff.example",
+            "password": STAFF_PASSWORD,
+        },
+        base_url="http://evil.example",
+        headers={"Origin": "http://evil.example"},
+    )
+    assert response.status_code != 303
+    assert "Set-Cookie" not in response.headers
