@@ -668,8 +668,13 @@ def main() -> None:
                 **top_up(large_url, "campaign-0", args.export_rows),
             }
         )
+        # Threaded workers, as production should run for exports: a sync worker that spends
+        # longer than gunicorn's timeout (30 s) on one request is killed mid-download.
+        export_env = bench_env(
+            instance / "export", DATABASE_URL=large_url, GUNICORN_CMD_ARGS="--threads 4"
+        )
         with gunicorn(
-            bench_env(instance / "export", DATABASE_URL=large_url),
+            export_env,
             workers=1,
             port=args.port_base + 2,
         ) as base:
