@@ -40,8 +40,8 @@ NOBODY = Attribution()
 
 
 def clean_source(raw: str | None) -> str:
-    """A source tag as stored: safe characters only, at most 100 of them."""
-    return _SOURCE_UNSAFE.sub("-", (raw or "").strip())[:_SOURCE_MAX].strip("-")
+    """A source tag as stored: lower case, safe characters only, at most 100 of them."""
+    return _SOURCE_UNSAFE.sub("-", (raw or "").strip().lower())[:_SOURCE_MAX].strip("-")
 
 
 def clean_origin(raw: str | None) -> str:

@@ -1,7 +1,7 @@
 """campaign figures: counters kept by the database as letters change state
 
 Revision ID: 0010_figures
-Revises: 0007
+Revises: 0008_worker_status
 Create Date: 2026-12-02 18:30:00.000000
 
 The dashboard reads `campaign_counts`, never the letters. Triggers keep it in the same
@@ -17,10 +17,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_figures"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008_worker_status"
 branch_labels: str | Sequence[str] | None = None
-# The triggers count by letters.source, which the partners revision adds.
-depends_on: str | Sequence[str] | None = "0014"
+depends_on: str | Sequence[str] | None = None
 
 # Current-state columns and the letter states each counts. Queued and sending are one
 # bucket: the worker moves letters between them constantly, and nobody reads the difference.
@@ -162,6 +161,7 @@ def _create_postgres_triggers() -> None:
 
 def upgrade() -> None:
     """Apply this revision."""
+    # letters.source (the by-source figures) comes with the partners revision.
     op.create_table(
         "campaign_counts",
         sa.Column("campaign_id", sa.Integer(), nullable=False),

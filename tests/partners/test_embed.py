@@ -196,3 +196,27 @@ def test_counter_is_framable_and_shows_public_figures(client: FlaskClient) -> No
     assert frame_ancestors(response) == "*"
     assert "letters to MPs so far" in html(response)
     assert "public" in response.headers["Cache-Control"]
+
+
+def test_a_plain_link_with_a_source_tag_credits_the_letter(
+    client: FlaskClient, session: Session, partner: Partner
+) -> None:
+    page = client.get(f"/campaigns/{CAMPAIGN}?partner={partner.slug}&source=News<letter>!")
+    assert frame_ancestors(page) == "'none'", "the full site is never framed"
+    found = submit(client, "/", form_to(html(page), "/mp"), postcode="GU11 1AA")
+    write_url = next(h for h in links(html(found)) if "/write" in h)
+    write = client.get(write_url)
+    preview = submit(
+        client,
+        write_url,
+        form_to(html(write), "/preview"),
+        name="Sam Lee",
+        email="sam@example.org",
+        address="9 Hill Road\nAldershot",
+        postcode="GU11 1AA",
+        personal_words="I read about this in the newsletter and want my MP to act on it.",
+    )
+    send_form = form_to(html(preview), "/send")
+    assert submit(client, write_url, send_form).status_code == 303
+    letter = session.scalars(select(Letter)).one()
+    assert (letter.partner_id, letter.source) == (partner.id, "news-letter")
