@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.directory.cli import mps_command
     from advocacy.partners import embedding
     from advocacy.partners import views as partner_views
+    from advocacy.privacy import moderation_views
+    from advocacy.privacy import views as privacy_views
+    from advocacy.privacy.cli import privacy_command
     from advocacy.words import views as words_views
     from advocacy.workspace import views as workspace_views
     from advocacy.workspace.cli import users_command
@@ -59,6 +62,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(directory_views.bp)
     app.register_blueprint(words_views.bp)
+    app.register_blueprint(privacy_views.bp)
+    app.register_blueprint(moderation_views.bp)
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(partner_views.bp)
     embedding.init_app(app)
@@ -69,6 +74,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.cli.add_command(letters_command)
     app.cli.add_command(mps_command)
     app.cli.add_command(figures_command)
+    app.cli.add_command(privacy_command)
     app.cli.add_command(users_command)
 
     @app.after_request

@@ -61,6 +61,27 @@ def _similarity(env: dict[str, str]) -> dict[str, Any]:
     return {"similarity_threshold": threshold, "similarity_hold": hold}
 
 
+def _retention(env: dict[str, str]) -> dict[str, int]:
+    """How long personal data is kept; the policy every public page states is built from it."""
+    body = _int(env, "LETTER_BODY_RETENTION_DAYS", 28)
+    personal = _int(env, "PERSONAL_DATA_RETENTION_DAYS", 365)
+    unconfirmed = _int(env, "UNCONFIRMED_RETENTION_HOURS", 0)
+    if body < 0 or unconfirmed < 0:
+        raise ConfigurationError(
+            "LETTER_BODY_RETENTION_DAYS and UNCONFIRMED_RETENTION_HOURS cannot be negative"
+        )
+    if personal < 1 or personal < body:
+        raise ConfigurationError(
+            "PERSONAL_DATA_RETENTION_DAYS must be at least 1 and at least "
+            f"LETTER_BODY_RETENTION_DAYS ({body}), not {personal}"
+        )
+    return {
+        "letter_body_retention_days": body,
+        "personal_data_retention_days": personal,
+        "unconfirmed_retention_hours": unconfirmed,
+    }
+
+
 def _base_url(env: dict[str, str], production: bool) -> str:
     """BASE_URL; in development, when unset, the address `make run` serves (HOST and PORT)."""
     explicit = env.get("BASE_URL", "")
@@ -121,14 +142,17 @@ class Settings:
     worker_poll_seconds: float
     mp_hourly_cap: int
     sending_window: str
-    letter_retention_days: int
     count_cache_seconds: float
     campaign_cache_seconds: float
     rate_limit_storage_url: str
     rate_limit_send: str
     rate_limit_lookup: str
+    rate_limit_privacy: str
     similarity_threshold: float = 0.5
     similarity_hold: str = "same_mp"
+    letter_body_retention_days: int = 28
+    personal_data_retention_days: int = 365
+    unconfirmed_retention_hours: int = 0
     login_rate_limit_account: str = "5 per 15 minutes"
     login_rate_limit_address: str = "20 per 15 minutes"
     health_cache_seconds: float = 5.0
@@ -180,12 +204,12 @@ class Settings:
             "worker_poll_seconds": float(env.get("WORKER_POLL_SECONDS", "") or 2.0),
             "mp_hourly_cap": _int(env, "MP_HOURLY_CAP", 0),
             "sending_window": env.get("SENDING_WINDOW", ""),
-            "letter_retention_days": _int(env, "LETTER_RETENTION_DAYS", 30),
             "count_cache_seconds": float(env.get("COUNT_CACHE_SECONDS", "") or 5.0),
             "campaign_cache_seconds": float(env.get("CAMPAIGN_CACHE_SECONDS", "") or 10.0),
             "rate_limit_storage_url": env.get("RATE_LIMIT_STORAGE_URL", "") or "memory://",
             "rate_limit_send": _rate_limit(env, "RATE_LIMIT_SEND", "10 per hour;30 per day"),
             "rate_limit_lookup": _rate_limit(env, "RATE_LIMIT_LOOKUP", "30 per minute"),
+            "rate_limit_privacy": _rate_limit(env, "RATE_LIMIT_PRIVACY", "5 per hour;20 per day"),
             "login_rate_limit_account": _rate_limit(
                 env, "LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes"
             ),
@@ -194,6 +218,7 @@ class Settings:
             ),
             **_similarity(env),
             "health_cache_seconds": float(env.get("HEALTH_CACHE_SECONDS", "") or 5.0),
+            **_retention(env),
         }
         values.update(overrides)
         return cls(**values)

@@ -45,20 +45,42 @@ def email_digest(email: str, secret_key: str | None = None) -> str:
     return hmac.new(key, canonical_email(email).encode(), hashlib.sha256).hexdigest()
 
 
-def make_confirmation_token(letter_public_id: str, idempotency_key: str) -> str:
+def make_confirmation_token(
+    letter_public_id: str, idempotency_key: str, purpose: str = "confirm-letter"
+) -> str:
     """A signed, expiring token that names one letter; single use because state moves on."""
-    return _serializer("confirm-letter").dumps([letter_public_id, idempotency_key[:8]])
+    return _serializer(purpose).dumps([letter_public_id, idempotency_key[:8]])
 
 
-def load_confirmation_token(token: str) -> tuple[str, str] | None:
+def load_confirmation_token(token: str, purpose: str = "confirm-letter") -> tuple[str, str] | None:
     """The (letter public id, key prefix) in a token, or None if forged or expired."""
     try:
-        public_id, key_prefix = _serializer("confirm-letter").loads(
-            token, max_age=CONFIRMATION_MAX_AGE
-        )
+        public_id, key_prefix = _serializer(purpose).loads(token, max_age=CONFIRMATION_MAX_AGE)
     except (BadSignature, SignatureExpired, ValueError, TypeError):
         return None
     return str(public_id), str(key_prefix)
+
+
+# A reviewer's edit goes back to the writer under its own purpose, so a confirmation link
+# can never send an edited letter, nor the other way round.
+REVIEW_PURPOSE = "review-letter"
+
+
+PRIVACY_LINK_MAX_AGE = 24 * 3600
+
+
+def make_privacy_token(digest: str) -> str:
+    """A signed, expiring token naming a person by the keyed hash of their email address."""
+    return _serializer("privacy-link").dumps(digest)
+
+
+def load_privacy_token(token: str) -> str | None:
+    """The email digest in a privacy link, or None if forged or expired."""
+    try:
+        digest = _serializer("privacy-link").loads(token, max_age=PRIVACY_LINK_MAX_AGE)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    return digest if isinstance(digest, str) and len(digest) == 64 else None
 
 
 # The check-email page shows the address a confirmation went to, so its link lives a day,

@@ -121,7 +121,7 @@ def fresh_database(url: str) -> None:
                 conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
         config = alembic_config(url)
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
     engine.dispose()
 
 

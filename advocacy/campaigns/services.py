@@ -195,6 +195,11 @@ def _counts() -> _CountCache:
     return cache
 
 
+def forget_count(campaign_id: int) -> None:
+    """Drop this process's cached count of a campaign, after adding to it."""
+    _counts().forget(campaign_id)
+
+
 def signature_count(session: Session, campaign: Campaign, ttl: float) -> SignatureCount:
     """Confirmed signatures in total and in the last 24 hours, cached for `ttl` seconds."""
     cached = _counts().get(campaign.id, ttl)
@@ -357,9 +362,11 @@ class Confirmation:
     newly_confirmed: bool
 
 
-def find_letter_for_token(session: Session, token: str) -> Letter | None:
-    """The letter a confirmation token names, or None if the token is bad or expired."""
-    loaded = load_confirmation_token(token)
+def find_letter_for_token(
+    session: Session, token: str, purpose: str = "confirm-letter"
+) -> Letter | None:
+    """The letter a confirmation (or other letter) token names, or None if bad or expired."""
+    loaded = load_confirmation_token(token, purpose)
     if loaded is None:
         return None
     public_id, key_prefix = loaded

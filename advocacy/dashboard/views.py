@@ -220,7 +220,7 @@ def campaign(slug: str) -> ResponseReturnValue:
         show_all=show_all,
         can_export=has_permission(user, Permission.EXPORT_AGGREGATE),
         personal_form=ActionForm() if can_personal else None,
-        retention_days=current_app.config["SETTINGS"].letter_retention_days,
+        retention_days=current_app.config["SETTINGS"].personal_data_retention_days,
     )
 
 
@@ -290,7 +290,7 @@ def export_personal(slug: str) -> ResponseReturnValue:
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    retention = current_app.config["SETTINGS"].letter_retention_days
+    retention = current_app.config["SETTINGS"].personal_data_retention_days
     record_event("export.personal", target=f"campaign:{camp.slug}", retention_days=retention)
     rows = exports.personal_rows(db.session, camp, retention)
     return _csv(_filename(camp, "personal"), exports.stream_csv(exports.PERSONAL_HEADER, rows))

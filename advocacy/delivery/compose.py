@@ -10,7 +10,12 @@ from flask import current_app
 
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
-from advocacy.security import make_confirmation_token
+from advocacy.security import (
+    PRIVACY_LINK_MAX_AGE,
+    REVIEW_PURPOSE,
+    make_confirmation_token,
+    make_privacy_token,
+)
 from advocacy.validation import display_email, remove_controls
 
 if TYPE_CHECKING:
@@ -126,6 +131,12 @@ def confirmation_url(letter: Letter, settings: Settings) -> str:
     return f"{settings.base_url}/letters/confirm/{token}"
 
 
+def privacy_url(digest: str, settings: Settings) -> str:
+    """The signed link to see and erase a person's data (in the query string, which the
+    documented proxy configuration keeps out of access logs)."""
+    return f"{settings.base_url}/privacy/my-data/view?t={make_privacy_token(digest)}"
+
+
 STAFF_KINDS = frozenset({NotificationKind.STAFF_INVITE, NotificationKind.STAFF_PASSWORD_RESET})
 
 
@@ -180,6 +191,11 @@ def _system_email(
 
 def notification_is_moot(notification: Notification) -> bool:
     """True when a queued system email is no longer needed (confirmed letter, spent link)."""
+    if notification.kind == NotificationKind.PRIVACY_LINK:
+        # Not about the letter's state: moot only once nothing is held to send it to.
+        return notification.letter is None or notification.letter.purged_at is not None
+    if notification.kind == NotificationKind.REVIEW_REQUEST:
+        return notification.letter is None or notification.letter.state != LetterState.HELD
     if notification.letter is not None:
         return notification.letter.state != LetterState.AWAITING_CONFIRMATION
     token = notification.staff_token
@@ -191,22 +207,42 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
     kind = NotificationKind(notification.kind)
     if kind in STAFF_KINDS:
         return _compose_staff_email(notification, kind, settings)
-    if kind not in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
-        raise ValueError(f"no template for notification kind {kind}")
     letter = notification.letter
     if letter is None:
         raise ValueError("this notification has no letter")
     campaign = letter.campaign
-    started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
-    expires = started + CONFIRMATION_WINDOW
-    context = {
-        "sender_name": _one_line(letter.sender_name),
-        "recipient_name": _one_line(letter.recipient_name),
-        "campaign_name": _one_line(campaign.sender_name),
-        "campaign_title": _one_line(campaign.title),
-        "confirm_url": confirmation_url(letter, settings),
-        "expires_on": f"{expires.day} {expires:%B %Y}",
-    }
+    if kind == NotificationKind.PRIVACY_LINK:
+        if not letter.sender_email:
+            raise ValueError("the letter's personal data has been erased")
+        # Signed when sent, so the link's hours start when it can first be opened.
+        expires = utcnow() + timedelta(seconds=PRIVACY_LINK_MAX_AGE)
+        context = {
+            "sender_name": _one_line(letter.sender_name),
+            "link_url": privacy_url(letter.email_digest, settings),
+            "expires_at": f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}",
+            "site_name": settings.mail_from_name,
+        }
+    elif kind == NotificationKind.REVIEW_REQUEST:
+        token = make_confirmation_token(letter.public_id, letter.idempotency_key, REVIEW_PURPOSE)
+        context = {
+            "sender_name": _one_line(letter.sender_name),
+            "recipient_name": _one_line(letter.recipient_name),
+            "campaign_name": _one_line(campaign.sender_name),
+            "review_url": f"{settings.base_url}/letters/review/{token}",
+        }
+    elif kind in {NotificationKind.CONFIRMATION, NotificationKind.REMINDER}:
+        started = letter.awaiting_confirmation_at or letter.created_at or utcnow()
+        expires = started + CONFIRMATION_WINDOW
+        context = {
+            "sender_name": _one_line(letter.sender_name),
+            "recipient_name": _one_line(letter.recipient_name),
+            "campaign_name": _one_line(campaign.sender_name),
+            "campaign_title": _one_line(campaign.title),
+            "confirm_url": confirmation_url(letter, settings),
+            "expires_on": f"{expires.day} {expires:%B %Y}",
+        }
+    else:
+        raise ValueError(f"no template for notification kind {kind}")
     return _system_email(
         notification,
         kind,

@@ -33,7 +33,6 @@ from sqlalchemy import (
     Connection,
     Insert,
     Table,
-    delete,
     func,
     insert,
     or_,
@@ -47,7 +46,6 @@ from advocacy.config import ConfigurationError
 from advocacy.delivery.compose import CONFIRMATION_WINDOW, REMINDER_AFTER
 from advocacy.models import (
     Letter,
-    LetterFingerprint,
     LetterState,
     Notification,
     NotificationKind,
@@ -577,42 +575,6 @@ def expire_unconfirmed(session: Session, now: datetime | None = None) -> int:
             Letter.awaiting_confirmation_at <= now - CONFIRMATION_WINDOW,
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> int:
-    """Blank the personal data of letters whose delivery ended over `retention_days` ago.
-
-    Signatures keep the counts; the letter keeps its campaign, recipient and states.
-    """
-    now = now or utcnow()
-    due = (
-        Letter.purged_at.is_(None),
-        Letter.state.in_(PURGEABLE_STATES),
-        Letter.state_changed_at <= now - timedelta(days=retention_days),
-    )
-    # The fingerprints of a letter's words go with the words.
-    session.execute(
-        delete(LetterFingerprint)
-        .where(LetterFingerprint.letter_id.in_(select(Letter.id).where(*due)))
-        .execution_options(synchronize_session=False)
-    )
-    result = session.execute(
-        update(Letter)
-        .where(*due)
-        .values(
-            sender_name="",
-            sender_email="",
-            sender_address="",
-            sender_postcode="",
-            personal_text="",
-            # The person may have edited the subject, so it can carry what they wrote too.
-            subject="",
-            body_text="",
-            purged_at=now,
-        )
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

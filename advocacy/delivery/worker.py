@@ -617,11 +617,14 @@ def run_maintenance(settings: Settings, now: datetime | None = None) -> queue.Ma
         reminded = queue.queue_reminders(session, now)
     with db.transaction() as session:
         expired = queue.expire_unconfirmed(session, now)
-    with db.transaction() as session:
-        purged = queue.purge_personal_data(session, settings.letter_retention_days, now)
+    # Imported here: the registry discovers every package's tables, this one included.
+    from advocacy.privacy.services import enforce_retention
+
+    with db.new_session() as session:
+        purged = enforce_retention(session, settings, now)
     if reminded or expired or purged:
         logger.info(
-            "maintenance: %d reminders queued, %d letters expired, %d letters purged",
+            "maintenance: %d reminders queued, %d letters expired, %d rows erased by retention",
             reminded,
             expired,
             purged,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from advocacy.models.base import Base, utcnow
@@ -170,3 +170,6 @@ class Signature(Base):
     )
     source: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Counted by "send it from my own email": no letter here, and no address behind the
+    # digest column (it holds a random marker).
+    is_self_sent: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -215,6 +215,11 @@ class NotificationKind(StrEnum):
 
     CONFIRMATION = "confirmation"
     REMINDER = "reminder"
+    # A signed link to see and erase everything held about the address (sent to the
+    # address of the person's latest letter, which is the one they asked about).
+    PRIVACY_LINK = "privacy_link"
+    # A reviewer edited a held letter: the writer may send it as edited from a link.
+    REVIEW_REQUEST = "review_request"
     # System emails to staff, carrying a single-use link.
     STAFF_INVITE = "staff_invite"
     STAFF_PASSWORD_RESET = "staff_password_reset"  # noqa: S105 (a kind, not a secret)

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from advocacy.campaigns.services import JourneyError, render_letter_text
 from advocacy.config import Settings
-from advocacy.delivery.queue import queue_letter
 from advocacy.models import Letter, LetterFingerprint, LetterState, LetterTemplate
 from advocacy.words.similarity import fingerprint_key, letter_fingerprints
 
@@ -468,35 +467,3 @@ def list_held_near_copies(
         )
         for letter in session.scalars(query)
     ]
-
-
-def _held_near_copy(session: Session, letter_id: int) -> Letter:
-    letter = session.get(Letter, letter_id)
-    if letter is None:
-        raise ReviewError(f"There is no letter {letter_id}.")
-    if letter.state != LetterState.HELD or not (letter.failure_reason or "").startswith(NEAR_COPY):
-        raise ReviewError(f"Letter {letter_id} is not held for review as a near-copy.")
-    return letter
-
-
-def approve_near_copy(session: Session, letter_id: int) -> Letter:
-    """Send a held near-copy after all: queue it, and commit."""
-    letter = _held_near_copy(session, letter_id)
-    queue_letter(session, letter)
-    letter.failure_reason = None
-    session.commit()
-    logger.info("near-copy letter %s approved and queued", letter_id)
-    return letter
-
-
-def reject_near_copy(session: Session, letter_id: int, reason: str) -> Letter:
-    """Refuse a held near-copy: it fails with the reviewer's reason, and is never sent."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise ReviewError("Please give a reason for rejecting the letter.")
-    letter = _held_near_copy(session, letter_id)
-    letter.transition(LetterState.FAILED, reason=f"rejected after review: {reason}")
-    letter.next_attempt_at = None
-    session.commit()
-    logger.info("near-copy letter %s rejected after review", letter_id)
-    return letter

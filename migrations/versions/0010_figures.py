@@ -1,7 +1,7 @@
 """campaign figures: counters kept by the database as letters change state
 
 Revision ID: 0010_figures
-Revises: 0008_worker_status
+Revises: 0013_privacy
 Create Date: 2026-12-02 18:30:00.000000
 
 The dashboard reads `campaign_counts`, never the letters. Triggers keep it in the same
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_figures"
-down_revision: str | None = "0008_worker_status"
+down_revision: str | None = "0013_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

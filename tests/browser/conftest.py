@@ -6,12 +6,20 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
+
+from advocacy import create_app
+from advocacy.campaigns.seed import seed_campaigns
+from advocacy.config import Settings
+from advocacy.directory.snapshot import load_snapshot
+from advocacy.extensions import db
+from tests.conftest import clean_database
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -67,6 +75,19 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.thread.join(timeout=10)
+
+
+@contextmanager
+def seeded_app(settings: Settings, database_url: str) -> Iterator[Flask]:
+    """The app in its context, on a clean database with the campaigns and MP directory."""
+    app = create_app(settings)
+    with app.app_context():
+        clean_database(database_url)
+        with db.transaction() as session:
+            seed_campaigns(session)
+            load_snapshot(session)
+        yield app
+    db.dispose()
 
 
 @pytest.fixture

@@ -11,15 +11,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from advocacy import create_app
-from advocacy.campaigns.seed import seed_campaigns
 from advocacy.delivery.mail import make_backend
 from advocacy.delivery.worker import Worker
-from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterState
-from tests.browser.conftest import LiveServer, free_port
-from tests.conftest import clean_database, make_settings
+from tests.browser.conftest import LiveServer, free_port, seeded_app
+from tests.conftest import make_settings
 from tests.fakes import MembersApiFake, PostcodesIoFake, contact_entry
 from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
 
@@ -62,17 +59,11 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSe
                 "SENDGRID_API_HOST": sendgrid.url,
             },
         )
-        app = create_app(settings)
-        with app.app_context():
-            clean_database(database_url)
-            with db.transaction() as session:
-                seed_campaigns(session)
-                load_snapshot(session)
+        with seeded_app(settings, database_url) as app:
             synced = app.test_cli_runner().invoke(args=["mps", "sync", "--backoff", "0"])
             assert synced.exit_code == 0, synced.output
             with LiveServer(app, port) as server:
                 yield server, sendgrid, app
-        db.dispose()
 
 
 def drain(app: Flask) -> None:

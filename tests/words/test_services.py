@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
-from advocacy.delivery.queue import purge_personal_data, queue_letter
+from advocacy.delivery.queue import queue_letter
 from advocacy.models import Campaign, Letter, LetterFingerprint, LetterState, utcnow
+from advocacy.privacy.services import enforce_retention
 from advocacy.words import services
 from advocacy.words.services import (
     HINT_MIN_LETTERS,
     NEAR_COPY,
     PASSAGE_SAMPLE,
     Match,
-    ReviewError,
     SimilarityReport,
 )
 from tests.words.conftest import CIRCULATED, CIRCULATED_AGAIN, OWN_WORDS
@@ -232,7 +232,7 @@ def test_purge_erases_the_fingerprints_with_the_words(
     for letter in (old, recent):
         letter.transition(LetterState.SENDING)
         letter.transition(LetterState.SENT)
-    old.state_changed_at = utcnow() - timedelta(days=settings.letter_retention_days + 1)
+    old.state_changed_at = utcnow() - timedelta(days=settings.letter_body_retention_days + 1)
     session.commit()
 
     def indexed(letter: Letter) -> int:
@@ -243,8 +243,7 @@ def test_purge_erases_the_fingerprints_with_the_words(
 
     assert indexed(old)
     assert indexed(recent)
-    assert purge_personal_data(session, settings.letter_retention_days) == 1
-    session.commit()
+    assert enforce_retention(session, settings) == 1
     assert indexed(old) == 0
     assert indexed(recent) > 0
 
@@ -281,36 +280,3 @@ def test_review_lists_held_copies_with_their_reason_and_similar_letters(
     assert similar.is_same_mp
     assert similar.excerpt == CIRCULATED
     assert services.list_held_near_copies(session, settings, campaign_id=campaign.id + 1) == []
-
-
-def test_approving_a_held_copy_queues_it(
-    campaign: Campaign, session: Session, settings: Settings
-) -> None:
-    _original, copy = _held_copy(session, campaign, settings)
-    approved = services.approve_near_copy(session, copy.id)
-    assert approved.state == LetterState.QUEUED
-    assert approved.next_attempt_at is not None
-    assert approved.failure_reason is None
-    assert services.list_held_near_copies(session, settings) == []
-
-
-def test_rejecting_a_held_copy_fails_it_with_the_reason(
-    campaign: Campaign, session: Session, settings: Settings
-) -> None:
-    _original, copy = _held_copy(session, campaign, settings)
-    with pytest.raises(ReviewError, match="give a reason"):
-        services.reject_near_copy(session, copy.id, "  ")
-    rejected = services.reject_near_copy(session, copy.id, "pasted   from a chain message")
-    assert rejected.state == LetterState.FAILED
-    assert rejected.failure_reason == "rejected after review: pasted from a chain message"
-
-
-def test_review_refuses_letters_not_held_as_copies(
-    campaign: Campaign, session: Session, settings: Settings
-) -> None:
-    [queued] = _fill(session, campaign, settings, [OWN_WORDS[5]])
-    with pytest.raises(ReviewError, match="not held for review as a near-copy"):
-        services.approve_near_copy(session, queued.id)
-    with pytest.raises(ReviewError, match="There is no letter"):
-        services.reject_near_copy(session, 999_999, "no")
-    assert session.get(Letter, queued.id).state == LetterState.QUEUED  # type: ignore[union-attr]

@@ -1,0 +1,1 @@
+"""What we keep about people, for how long, and their right to see and erase it."""
