@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/drain.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

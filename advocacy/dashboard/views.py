@@ -200,7 +200,6 @@ def campaign(slug: str) -> ResponseReturnValue:
         "dashboard/campaign.html",
         campaign=camp,
         figures=services.campaign_figures(session, camp),
-        partner_name=None,
         period=period,
         period_error=period_error,
         period_choices=PERIOD_CHOICES,

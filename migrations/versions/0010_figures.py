@@ -19,8 +19,7 @@ from alembic import op
 revision: str = "0010_figures"
 down_revision: str | None = "0013_privacy"
 branch_labels: str | Sequence[str] | None = None
-# The triggers count by letters.source, which the partners revision adds.
-depends_on: str | Sequence[str] | None = "0014"
+depends_on: str | Sequence[str] | None = None
 
 # Current-state columns and the letter states each counts. Queued and sending are one
 # bucket: the worker moves letters between them constantly, and nobody reads the difference.
