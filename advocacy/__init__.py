@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from advocacy.kinds import views as signing_views
     from advocacy.kinds.cli import petitions_command, pledges_command
     from advocacy.partners import embedding
+    from advocacy.partners import manage as partner_manage
     from advocacy.partners import views as partner_views
     from advocacy.privacy import moderation_views
     from advocacy.privacy import views as privacy_views
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(editor_views.bp)
     app.register_blueprint(partner_views.bp)
+    app.register_blueprint(partner_manage.bp)
     embedding.init_app(app)
     app.register_blueprint(dashboard_views.bp)
     errors.init_app(app)
