@@ -111,7 +111,8 @@ def test_the_dev_server_logs_bad_requests_without_postcode_or_address(
     finally:
         server.shutdown()
         thread.join(timeout=10)
-    assert answers[0].startswith(b"HTTP/1.0 400"), answers
+    # Werkzeug answers in HTTP/1.1 once any threaded server has run in this process.
+    assert answers[0].startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), answers
     assert ok.status_code in {200, 503}
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert any("[address]" in line for line in lines), lines

@@ -74,20 +74,16 @@ class HostPage:
 
 
 @pytest.fixture
-def strict_browser() -> Iterator[Any]:
+def strict_browser(browser: Any) -> Iterator[Any]:
     """Chromium that blocks third-party cookies, as browsers increasingly do by default."""
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); browser tests skipped")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
-            headless=True,
-        )
-        yield browser
-        browser.close()
+    # Launched from the session's Playwright: a second Playwright cannot run beside it.
+    strict = browser.browser_type.launch(
+        executable_path=chromium_path(),
+        args=[*CHROMIUM_ARGS, "--test-third-party-cookie-phaseout"],
+        headless=True,
+    )
+    yield strict
+    strict.close()
 
 
 @pytest.fixture
