@@ -46,7 +46,6 @@ from advocacy.security import (
     load_draft_view_token,
     load_letter_page_token,
 )
-from advocacy.validation import is_slug
 
 
 class JourneyError(Exception):
@@ -140,15 +139,6 @@ def get_draft_campaign(session: Session, slug: str, token: str) -> Campaign | No
         return None
     return session.scalars(
         select(Campaign).where(Campaign.slug == slug, Campaign.status == CampaignStatus.DRAFT)
-    ).first()
-
-
-def get_partner(session: Session, slug: str | None) -> Partner | None:
-    """An active partner by slug, or None (also for text that cannot be a slug)."""
-    if not slug or not is_slug(slug):
-        return None
-    return session.scalars(
-        select(Partner).where(Partner.slug == slug, Partner.is_active.is_(True))
     ).first()
 
 

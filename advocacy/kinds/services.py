@@ -88,6 +88,7 @@ def build_signature(
     constituency: Constituency | None,
     secret_key: str,
     partner: Partner | None = None,
+    source: str = "",
 ) -> Letter:
     """An unsaved letter carrying one signature, awaiting its email confirmation."""
     subject, body = fixed_letter(campaign, recipients)
@@ -95,6 +96,7 @@ def build_signature(
         campaign=campaign,
         campaign_id=campaign.id,
         partner_id=partner.id if partner else None,
+        source=source,
         email_digest=email_digest(signer.email, secret_key),
         sender_name=signer.name,
         sender_email=signer.email,

@@ -24,6 +24,7 @@ from advocacy.extensions import db, limiter
 from advocacy.kinds import countries, events, nominations, postal, printed, services
 from advocacy.kinds.forms import EventLetterForm, NominationForm, PrintedLetterForm, SignForm
 from advocacy.models import Campaign, LetterState, Target
+from advocacy.partners import embedding
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,9 @@ def submit(slug: str) -> ResponseReturnValue:
         signer=signer,
         constituency=constituency,
         secret_key=current_app.config["SECRET_KEY"],
-        partner=journey.get_partner(db.session, form.partner.data),
+        # Credited from the signed attribution, never from a form field.
+        partner=embedding.current_partner(),
+        source=embedding.current().source,
     )
     try:
         services.sign(db.session, letter)

@@ -27,7 +27,7 @@ from advocacy.partners.attribution import (
 )
 
 # Endpoints of the journey itself; the confirmation link in the email opens the full site.
-_CARRY_BLUEPRINTS = frozenset({"campaigns", "words"})
+_CARRY_BLUEPRINTS = frozenset({"campaigns", "words", "signing"})
 _ENTRY = "campaigns.campaign"
 _NOT_CARRIED = frozenset({"campaigns.confirm", "campaigns.thanks", "campaigns.healthz"})
 

@@ -54,7 +54,8 @@ class Permission(StrEnum):
 _P = Permission
 _READ = frozenset({_P.USE_WORKSPACE, _P.VIEW_CAMPAIGNS, _P.VIEW_DASHBOARD, _P.EXPORT_AGGREGATE})
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
-    Role.OWNER: frozenset(Permission),
+    # A partner's own view needs an account linked to one partner; owners see every partner.
+    Role.OWNER: frozenset(Permission) - {_P.VIEW_PARTNER_DASHBOARD},
     Role.EDITOR: _READ | {_P.EDIT_CAMPAIGNS, _P.MODERATE},
     Role.VIEWER: _READ,
     Role.PARTNER: frozenset({_P.USE_WORKSPACE, _P.VIEW_PARTNER_DASHBOARD}),
