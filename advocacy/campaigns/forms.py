@@ -167,8 +167,16 @@ class LetterForm(SignedForm):
     partner = HiddenField()
 
     def recipient_choice(self) -> Recipient | None:
-        """The constituency the server chose for this letter, or None if the token is bad."""
-        return verify(self.recipient.data)
+        """The constituency the server chose for this letter, or None if the token is bad.
+
+        Verified once per form: the view and the postcode check both ask.
+        """
+        token = self.recipient.data
+        cached: tuple[str | None, Recipient | None] | None = getattr(self, "_recipient", None)
+        if cached is None or cached[0] != token:
+            cached = (token, verify(token))
+            self._recipient = cached
+        return cached[1]
 
     def validate_postcode(self, field: Field) -> None:
         """The address's postcode must lie in the chosen constituency."""
@@ -179,8 +187,10 @@ class LetterForm(SignedForm):
         self.postcode_elsewhere = checked.elsewhere
         if checked.problem:
             raise ValidationError(checked.problem)
-        # Carried forward with the confirmed postcode and a fresh age.
-        self.recipient.data = issue(checked.recipient)
+        # Carried forward with the confirmed postcode (a token that already names it, as
+        # on the send step, stays as it is: its age is bounded by the form token's).
+        if checked.recipient != chosen:
+            self.recipient.data = issue(checked.recipient)
 
 
 class PreviewForm(LetterForm):
