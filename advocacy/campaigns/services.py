@@ -319,32 +319,21 @@ MAX_PENDING_PER_PERSON = 3
 # Built once, from the tables rather than the mapped classes, and run on the session's
 # connection: on every submission, composing it or passing it through the ORM's statement
 # handling costs more than running it.
-_signatures, _letters = Signature.__table__, Letter.__table__
-_STANDING = select(
-    select(_signatures.c.id)
-    .where(
-        _signatures.c.campaign_id == bindparam("campaign_id"),
-        _signatures.c.email_digest == bindparam("digest"),
-    )
-    .exists(),
-    select(func.count(_letters.c.id))
-    .where(
-        _letters.c.email_digest == bindparam("digest"),
-        _letters.c.campaign_id == bindparam("campaign_id"),
-        _letters.c.state == LetterState.AWAITING_CONFIRMATION.value,
-    )
-    .scalar_subquery(),
+_letters = Letter.__table__
+_WAITING = select(func.count(_letters.c.id)).where(
+    _letters.c.email_digest == bindparam("digest"),
+    _letters.c.campaign_id == bindparam("campaign_id"),
+    _letters.c.state == LetterState.AWAITING_CONFIRMATION.value,
 )
 
 
-def _standing(session: Session, campaign: Campaign, digest: str) -> tuple[bool, int]:
-    """Whether this person has signed, and how many of their letters await confirmation."""
-    is_signed, waiting = (
+def _waiting(session: Session, campaign: Campaign, digest: str) -> int:
+    """How many of this person's letters to the campaign await confirmation."""
+    return int(
         session.connection()
-        .execute(_STANDING, {"campaign_id": campaign.id, "digest": digest})
-        .one()
+        .execute(_WAITING, {"campaign_id": campaign.id, "digest": digest})
+        .scalar_one()
     )
-    return bool(is_signed), int(waiting)
 
 
 def submit(
@@ -357,13 +346,10 @@ def submit(
     """
     if not letter.campaign.is_live:
         raise CampaignClosed("This campaign has closed and no longer accepts letters.")
-    signed, waiting = _standing(session, letter.campaign, letter.email_digest)
-    if signed:
-        raise AlreadySigned(
-            "You have already sent a letter for this campaign. Thank you: one letter per "
-            "person keeps every letter counted and taken seriously."
-        )
-    if waiting >= MAX_PENDING_PER_PERSON:
+    # Whether this address has already signed is told only to its inbox: the letter is
+    # saved and its link emailed as any other, and the link says it cannot be sent. The
+    # form itself must not answer "has this address written?" for whoever types it.
+    if _waiting(session, letter.campaign, letter.email_digest) >= MAX_PENDING_PER_PERSON:
         raise TooManyPending(
             "We have already emailed this address several confirmation links for this "
             "campaign. Please open the most recent one to send your letter."
@@ -494,18 +480,15 @@ def change_address(session: Session, letter: Letter, email: str, secret_key: str
     """Send the confirmation to a corrected address instead; links already sent stop working."""
     _still_waiting(letter)
     digest = email_digest(email, secret_key)
-    if digest != letter.email_digest:
-        signed, waiting = _standing(session, letter.campaign, digest)
-        if signed:
-            raise AlreadySigned(
-                "That address has already sent a letter for this campaign, and each person "
-                "sends one. Check the address, or keep the one you gave first."
-            )
-        if waiting >= MAX_PENDING_PER_PERSON:
-            raise TooManyPending(
-                "We have already emailed that address several confirmation links for this "
-                "campaign. Please open the most recent one."
-            )
+    # As in submit: whether that address has signed is told only to its inbox.
+    if (
+        digest != letter.email_digest
+        and _waiting(session, letter.campaign, digest) >= MAX_PENDING_PER_PERSON
+    ):
+        raise TooManyPending(
+            "We have already emailed that address several confirmation links for this "
+            "campaign. Please open the most recent one."
+        )
     notes = _confirmations(session, letter)
     _room_for_another(notes)
     for note in notes:

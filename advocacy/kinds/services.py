@@ -115,15 +115,19 @@ def build_signature(
     )
 
 
+ALREADY_SIGNED = (
+    "You have already signed this campaign, so this signature will not be counted again. "
+    "Thank you: one signature per person keeps every one counted."
+)
+
+
 def sign(session: Session, letter: Letter) -> Letter:
-    """Save the signature and queue its confirmation email (same dedupe as letters)."""
-    try:
-        return journey.submit(session, letter)
-    except journey.AlreadySigned as exc:
-        raise journey.AlreadySigned(
-            "You have already signed this campaign. Thank you: one signature per person "
-            "keeps every one counted."
-        ) from exc
+    """Save the signature and queue its confirmation email (same dedupe as letters).
+
+    Like a letter, a second signature from one person is refused only at its emailed link,
+    so the form never tells whoever types an address whether that address has signed.
+    """
+    return journey.submit(session, letter)
 
 
 def country_name(code: str | None) -> str:

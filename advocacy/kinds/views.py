@@ -151,9 +151,15 @@ def confirm(token: str) -> ResponseReturnValue:
             return render_template("campaigns/confirm_invalid.html", expired=True), 410
         if letter.state != LetterState.AWAITING_CONFIRMATION:
             return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)
+        if journey.earlier_letter(db.session, letter) is not None:
+            return render_template("kinds/confirm.html", message=services.ALREADY_SIGNED, **context)
         return render_template("kinds/confirm.html", form=form, **context)
     try:
         journey.confirm(db.session, letter, _settings())
+    except journey.AlreadySigned:
+        return render_template(
+            "kinds/confirm.html", message=services.ALREADY_SIGNED, **context
+        ), 409
     except journey.JourneyError as exc:
         return render_template("kinds/confirm.html", message=exc.message, **context), 409
     return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)

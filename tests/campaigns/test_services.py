@@ -124,14 +124,18 @@ def test_confirm_records_one_signature_and_queues_letter(
     assert (count.total, count.last_24h, count.goal) == (1, 1, 10_000)
 
 
-def test_submit_refuses_a_second_letter_after_confirmation(
+def test_a_second_letter_after_confirmation_is_saved_and_refused_at_its_link(
     session: Session, campaign: Campaign, settings: Settings
 ) -> None:
     letter = services.submit(session, _letter(campaign, settings))
     services.confirm(session, letter, settings)
     other = services.Author(**{**AUTHOR.__dict__, "email": " ayesha@example.ORG "})
+    # Saved like any letter, so submitting tells nobody whether the address has signed.
+    second = services.submit(session, _letter(campaign, settings, other))
+    assert second.state == LetterState.AWAITING_CONFIRMATION
     with pytest.raises(services.AlreadySigned):
-        services.submit(session, _letter(campaign, settings, other))
+        services.confirm(session, second, settings)
+    assert len(session.scalars(select(Signature)).all()) == 1
 
 
 def test_confirm_refuses_the_second_of_two_unconfirmed_letters(

@@ -133,8 +133,8 @@ def sign(client: FlaskClient, slug: str = PETITION, **fields: str) -> tuple[int,
     return response.status_code, response.get_data(as_text=True)
 
 
-def confirm_latest(client: FlaskClient, session: Session, settings: Settings) -> str:
-    """Follow the newest confirmation email's link and press its button; return the redirect."""
+def latest_link(session: Session, settings: Settings) -> str:
+    """The path of the link in the newest confirmation email."""
     session.expire_all()
     note = session.scalars(
         select(Notification)
@@ -145,11 +145,15 @@ def confirm_latest(client: FlaskClient, session: Session, settings: Settings) ->
     email = compose_notification(note, settings)
     match = re.search(r"http://localhost(/\S+)", email.text)
     assert match, email.text
-    page = client.get(match.group(1))
+    return match.group(1)
+
+
+def confirm_latest(client: FlaskClient, session: Session, settings: Settings) -> str:
+    """Follow the newest confirmation email's link and press its button; return the redirect."""
+    link = latest_link(session, settings)
+    page = client.get(link)
     assert page.status_code == 200, page.get_data(as_text=True)
-    response = client.post(
-        match.group(1), data={"csrf_token": csrf_token(page.get_data(as_text=True))}
-    )
+    response = client.post(link, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     assert response.status_code == 303
     return response.headers["Location"]
 
