@@ -589,6 +589,25 @@ def print_letter(slug: str) -> ResponseReturnValue:
     )
 
 
+def _render_confirm(
+    letter: Letter, form: ConfirmForm | None, message: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """The letter exactly as its recipient will receive it, and the button that sends it."""
+    # A letter to an MP always has an address; anything else shows its subject alone.
+    email = compose_letter(letter, _settings()) if letter.recipient_email else None
+    return (
+        render_template(
+            "campaigns/confirm.html",
+            letter=letter,
+            form=form,
+            email=email,
+            signature=signature_text(letter) if email else None,
+            message=message,
+        ),
+        status,
+    )
+
+
 @bp.route("/letters/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> ResponseReturnValue:
     """Show the letter awaiting confirmation, and confirm it on the button's POST."""
@@ -601,11 +620,11 @@ def confirm(token: str) -> ResponseReturnValue:
             return render_template("campaigns/confirm_invalid.html", expired=True), 410
         if letter.state != LetterState.AWAITING_CONFIRMATION:
             return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
-        return render_template("campaigns/confirm.html", letter=letter, form=form)
+        return _render_confirm(letter, form)
     try:
         services.confirm(db.session, letter, _settings())
     except services.JourneyError as exc:
-        return render_template("campaigns/confirm.html", letter=letter, message=exc.message), 409
+        return _render_confirm(letter, None, exc.message, 409)
     # A letter held for review says so on the thank-you page.
     thanks_url = url_for("campaigns.thanks", slug=letter.campaign.slug)
     if letter.state == LetterState.HELD:
