@@ -31,6 +31,7 @@ from advocacy.campaigns.forms import (
     PostcodeForm,
     PreviewForm,
     ResendForm,
+    WithdrawForm,
 )
 from advocacy.config import Settings
 from advocacy.delivery import status as delivery_status
@@ -64,6 +65,7 @@ never_store(
             "change_email",
             "print_letter",
             "confirm",
+            "withdraw",
         )
     ),
 )
@@ -590,16 +592,24 @@ def print_letter(slug: str) -> ResponseReturnValue:
 
 
 def _render_confirm(
-    letter: Letter, form: ConfirmForm | None, message: str | None = None, status: int = 200
+    letter: Letter,
+    token: str,
+    form: ConfirmForm | None,
+    message: str | None = None,
+    status: int = 200,
 ) -> ResponseReturnValue:
-    """The letter exactly as its recipient will receive it, and the button that sends it."""
+    """The letter exactly as its recipient will receive it, the button that sends it
+    (`form`, when it may be sent) and, while it waits, the one that stops it."""
     # A letter to an MP always has an address; anything else shows its subject alone.
     email = compose_letter(letter, _settings()) if letter.recipient_email else None
+    waiting = letter.state == LetterState.AWAITING_CONFIRMATION
     return (
         render_template(
             "campaigns/confirm.html",
             letter=letter,
+            token=token,
             form=form,
+            withdraw_form=WithdrawForm(formdata=None) if waiting else None,
             email=email,
             signature=signature_text(letter) if email else None,
             message=message,
@@ -608,28 +618,79 @@ def _render_confirm(
     )
 
 
+def _render_withdrawn(camp: Campaign, status: int = 200) -> ResponseReturnValue:
+    return (
+        render_template(
+            "campaigns/withdrawn.html",
+            campaign=camp,
+            others=services.other_campaigns(db.session, camp),
+        ),
+        status,
+    )
+
+
+def _stopped(letter: Letter) -> ResponseReturnValue | None:
+    """The page for a letter that will never be sent, whatever its link is asked to do."""
+    if services.is_withdrawn(letter):
+        return _render_withdrawn(letter.campaign, 410)
+    if letter.state == LetterState.EXPIRED:
+        return render_template("campaigns/confirm_invalid.html", expired=True), 410
+    return None
+
+
 @bp.route("/letters/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> ResponseReturnValue:
     """Show the letter awaiting confirmation, and confirm it on the button's POST."""
     letter = services.find_letter_for_token(db.session, token)
     if letter is None:
         return render_template("campaigns/confirm_invalid.html"), 404
+    stopped = _stopped(letter)
+    if stopped is not None:
+        return stopped
     form = ConfirmForm()
     if request.method == "GET" or not form.validate():
-        if letter.state == LetterState.EXPIRED:
-            return render_template("campaigns/confirm_invalid.html", expired=True), 410
         if letter.state != LetterState.AWAITING_CONFIRMATION:
             return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
-        return _render_confirm(letter, form)
+        return _render_confirm(letter, token, form)
     try:
         services.confirm(db.session, letter, _settings())
     except services.JourneyError as exc:
-        return _render_confirm(letter, None, exc.message, 409)
+        return _render_confirm(letter, token, None, exc.message, 409)
     # A letter held for review says so on the thank-you page.
     thanks_url = url_for("campaigns.thanks", slug=letter.campaign.slug)
     if letter.state == LetterState.HELD:
         thanks_url += "?review=1"
     return redirect(thanks_url, code=303)
+
+
+@bp.post("/letters/confirm/<token>/withdraw")
+def withdraw(token: str) -> ResponseReturnValue:
+    """Do not send the letter: erase it and everything given with it, now."""
+    letter = services.find_letter_for_token(db.session, token)
+    if letter is None:
+        return render_template("campaigns/confirm_invalid.html"), 404
+    slug = letter.campaign.slug
+    if services.is_withdrawn(letter):
+        # Pressed twice: it is already gone.
+        return redirect(url_for("campaigns.withdrawn", slug=slug), code=303)
+    stopped = _stopped(letter)
+    if stopped is not None:
+        return stopped
+    form = WithdrawForm()
+    if letter.state == LetterState.AWAITING_CONFIRMATION and not form.validate():
+        message = " ".join(form.csrf_token.errors) or None
+        return _render_confirm(letter, token, ConfirmForm(formdata=None), message, 400)
+    try:
+        services.withdraw(db.session, letter, services.WITHDRAWN_REASON)
+    except services.LetterNotWaiting as exc:
+        return _render_confirm(letter, token, None, exc.message, 409)
+    return redirect(url_for("campaigns.withdrawn", slug=slug), code=303)
+
+
+@bp.get("/campaigns/<slug>/withdrawn")
+def withdrawn(slug: str) -> ResponseReturnValue:
+    """The letter will not be sent and is erased; what the person can do instead."""
+    return _render_withdrawn(_campaign_or_404(slug))
 
 
 @bp.get("/campaigns/<slug>/thanks")

@@ -1,4 +1,4 @@
-"""The confirmation link's page: the whole letter, exactly as it will be sent."""
+"""The confirmation link's page: the whole letter, and "Don't send it"."""
 
 from __future__ import annotations
 
@@ -10,9 +10,27 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from advocacy.models import Letter
-from tests.campaigns.conftest import send_letter
+from advocacy.campaigns import services
+from advocacy.delivery.compose import LETTER_KIND
+from advocacy.models import (
+    Campaign,
+    CampaignStatus,
+    Letter,
+    LetterState,
+    Notification,
+    Partner,
+    PartnerConsent,
+    Signature,
+)
+from tests.campaigns.conftest import CAMPAIGN, csrf_token, page_form, send_letter
 from tests.campaigns.test_journey import _confirm_link, raw, text
+from tests.delivery.helpers import make_worker
+from tests.fakes.sendgrid import FakeSendGrid
+from tests.kinds.conftest import fake_sendgrid, settings
+from tests.partners.conftest import form_to, partner, submit
+from tests.partners.test_embed import walk_to_preview
+
+__all__ = ["fake_sendgrid", "partner", "settings"]
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -20,6 +38,16 @@ SITE = "Stand with the Uyghurs"
 DASH = "\N{EN DASH}"
 MP_EMAIL = "alex.baker.mp@parliament.uk"
 SUBJECT = "Your constituent on the persecution of the Uyghurs"
+
+
+def drain(app: Flask, fake: FakeSendGrid) -> None:
+    """Let a worker send everything that is due through the fake."""
+    make_worker(app.config["SETTINGS"], fake).run(once=True)
+
+
+def to_the_mp(fake: FakeSendGrid) -> list[str]:
+    """The plain text of every letter the MP received."""
+    return [m.content("text/plain") or "" for m in fake.accepted_for("kind", LETTER_KIND)]
 
 
 def write(client: FlaskClient, words: str, email: str = "ayesha@example.org") -> None:
@@ -40,6 +68,37 @@ def title(response: object) -> str:
     match = re.search(r"<title>(.*?)</title>", raw(response), re.S)
     assert match, "no <title>"
     return re.sub(r"\s+", " ", match.group(1)).strip()
+
+
+def confirm(client: FlaskClient, link: str) -> None:
+    """Open a confirmation link and press its button, as the person would."""
+    landing = client.get(link)
+    assert landing.status_code == 200, raw(landing)
+    done = client.post(link, data={"csrf_token": csrf_token(raw(landing))})
+    assert done.status_code == 303, raw(done)
+
+
+def assert_erased(session: Session, letter: Letter, reason: str) -> None:
+    """The letter is stopped and keeps nothing that could find its writer."""
+    session.expire_all()
+    row = session.get(Letter, letter.id)
+    assert row is not None
+    assert row.state == LetterState.EXPIRED
+    assert row.failure_reason == reason
+    assert row.purged_at is not None
+    personal = (
+        row.sender_name,
+        row.sender_email,
+        row.sender_address,
+        row.sender_postcode,
+        row.personal_text,
+        row.subject,
+        row.body_text,
+        row.email_digest,
+    )
+    assert personal == ("",) * 8
+    notes = session.scalars(select(Notification).where(Notification.letter_id == row.id))
+    assert list(notes) == []
 
 
 # The confirm page -----------------------------------------------------------------------------
@@ -72,5 +131,117 @@ def test_confirm_page_shows_the_whole_letter_as_the_mp_receives_it(
         "ayesha@example.org",
     ]
     assert "Confirm and send my letter" in text(page)
+    assert "Don't send it" in text(page)
     assert title(page) == f"Confirm your letter {DASH} {SITE}"
     assert page.headers["Cache-Control"] == "no-store"
+
+
+# Don't send it --------------------------------------------------------------------------------
+
+
+def test_dont_send_it_erases_the_letter_and_it_is_never_sent(
+    client: FlaskClient, app: Flask, session: Session, fake_sendgrid: FakeSendGrid
+) -> None:
+    write(client, "Words that must never reach anyone.")
+    letter = letter_with(session, "must never reach")
+    link = _confirm_link(app, session, letter)
+    landing = client.get(link)
+    confirm_token = csrf_token(raw(landing))
+    withdraw = page_form(raw(landing), "/withdraw")
+
+    gone = client.post(f"{link}/withdraw", data=withdraw)
+    assert gone.status_code == 303
+    assert gone.headers["Location"] == f"/campaigns/{CAMPAIGN}/withdrawn"
+    page = client.get(gone.headers["Location"])
+    assert "Your letter will not be sent" in text(page)
+    assert "We have erased what you wrote" in text(page)
+    assert f'href="/campaigns/{CAMPAIGN}"' in raw(page)
+    assert title(page) == f"Your letter will not be sent {DASH} {SITE}"
+    assert_erased(session, letter, services.WITHDRAWN_REASON)
+    assert services.is_withdrawn(session.get(Letter, letter.id))  # type: ignore[arg-type]
+
+    # The link, opened again, says what happened; pressing confirm now does nothing.
+    again = client.get(link)
+    assert again.status_code == 410
+    assert "Your letter will not be sent" in text(again)
+    assert "expired" not in text(again)
+    assert again.headers["Cache-Control"] == "no-store"
+    late = client.post(link, data={"csrf_token": confirm_token})
+    assert late.status_code == 410
+    assert "Your letter will not be sent" in text(late)
+    assert "on its way" not in text(late)
+    assert session.scalars(select(Signature)).all() == []
+
+    # Nothing went anywhere: not the letter, not its confirmation email. A neighbour's
+    # letter, confirmed after, goes through, so the queue was really drained.
+    drain(app, fake_sendgrid)
+    assert fake_sendgrid.accepted == []
+    write(client, "A neighbour writes too, in her own words.", email="neighbour@example.org")
+    confirm(client, _confirm_link(app, session, letter_with(session, "A neighbour")))
+    drain(app, fake_sendgrid)
+    [delivered] = to_the_mp(fake_sendgrid)
+    assert "A neighbour writes too" in delivered
+    assert not any("must never reach" in str(m.payload) for m in fake_sendgrid.accepted)
+
+
+def test_dont_send_it_twice_lands_on_the_same_page(
+    client: FlaskClient, app: Flask, session: Session
+) -> None:
+    write(client, "I pressed the button twice by mistake.")
+    link = _confirm_link(app, session, letter_with(session, "twice by mistake"))
+    withdraw = page_form(raw(client.get(link)), "/withdraw")
+    assert client.post(f"{link}/withdraw", data=withdraw).status_code == 303
+    again = client.post(f"{link}/withdraw", data=withdraw)
+    assert again.status_code == 303
+    assert again.headers["Location"] == f"/campaigns/{CAMPAIGN}/withdrawn"
+
+
+def test_dont_send_it_needs_its_own_form_token(
+    client: FlaskClient, app: Flask, session: Session
+) -> None:
+    write(client, "A forged post must not erase my letter.")
+    letter = letter_with(session, "A forged post")
+    link = _confirm_link(app, session, letter)
+    confirm_token = csrf_token(raw(client.get(link)))
+    for token in ["", "forged.token.value", confirm_token]:
+        refused = client.post(f"{link}/withdraw", data={"csrf_token": token})
+        assert refused.status_code == 400, token
+        assert "could not be verified" in text(refused)
+        assert refused.headers["Cache-Control"] == "no-store"
+    kept = letter_with(session, "A forged post")
+    assert kept.state == LetterState.AWAITING_CONFIRMATION
+    assert kept.sender_email == "ayesha@example.org"
+
+
+def test_dont_send_it_erases_the_consent_given_to_a_partner(
+    client: FlaskClient, app: Flask, session: Session, partner: Partner
+) -> None:
+    preview_url, preview = walk_to_preview(client, f"partner={partner.slug}")
+    sent = submit(client, preview_url, form_to(raw(preview), "/send"), partner_consent="y")
+    assert sent.status_code == 303
+    letter = session.scalars(select(Letter)).one()
+    [consent] = session.scalars(select(PartnerConsent)).all()
+    assert consent.email == "miriam@example.org"
+    link = _confirm_link(app, session, letter)
+    withdraw = page_form(raw(client.get(link)), "/withdraw")
+    assert client.post(f"{link}/withdraw", data=withdraw).status_code == 303
+    session.expire_all()
+    assert session.scalars(select(PartnerConsent)).all() == []
+    assert_erased(session, letter, services.WITHDRAWN_REASON)
+
+
+def test_the_withdrawn_page_offers_the_other_live_campaigns(
+    client: FlaskClient, session: Session
+) -> None:
+    for slug, status in [("free-ilham", CampaignStatus.LIVE), ("secret", CampaignStatus.DRAFT)]:
+        session.add(
+            Campaign(
+                slug=slug, title=f"Campaign {slug}", summary="Why.", sender_name="X", status=status
+            )
+        )
+    session.commit()
+    page = client.get(f"/campaigns/{CAMPAIGN}/withdrawn")
+    assert page.status_code == 200
+    assert 'href="/campaigns/free-ilham"' in raw(page)
+    assert "Campaign secret" not in text(page)
+    assert client.get("/campaigns/nope/withdrawn").status_code == 404
