@@ -530,8 +530,9 @@ def change_address(session: Session, letter: Letter, email: str, secret_key: str
 
 
 # Why a letter stopped before it was sent, kept on its blanked row so that its link, opened
-# again, can say what happened. It says nothing about the person.
+# again, can say what happened. Neither says anything about the person.
 WITHDRAWN_REASON = "withdrawn by the sender"
+REFUSED_REASON = "refused: the sender had already sent a letter for this campaign"
 
 
 def withdraw(session: Session, letter: Letter, reason: str) -> None:
@@ -555,14 +556,35 @@ def is_withdrawn(letter: Letter) -> bool:
     return letter.state == LetterState.EXPIRED and letter.failure_reason == WITHDRAWN_REASON
 
 
+def is_refused(letter: Letter) -> bool:
+    """True when the letter was erased unsent because its writer had already sent one."""
+    return letter.state == LetterState.EXPIRED and letter.failure_reason == REFUSED_REASON
+
+
+def has_signed(session: Session, letter: Letter) -> bool:
+    """Whether the letter's writer already has a confirmed letter for its campaign."""
+    return bool(letter.email_digest) and _standing(session, letter.campaign, letter.email_digest)[0]
+
+
+def refuse(session: Session, letter: Letter) -> Letter | None:
+    """Erase a second letter, which can never be sent; the earlier one, if still known."""
+    earlier = earlier_letter(session, letter)
+    withdraw(session, letter, REFUSED_REASON)
+    return earlier
+
+
 def earlier_letter(session: Session, letter: Letter) -> Letter | None:
     """The confirmed letter this person already sent for the campaign, if it is still known."""
+    if not letter.email_digest:
+        # Erased: a blank digest would match every other erased letter.
+        return None
     return session.scalars(
         select(Letter)
         .where(
             Letter.campaign_id == letter.campaign_id,
             Letter.email_digest == letter.email_digest,
             Letter.signature_id.is_not(None),
+            Letter.purged_at.is_(None),
             Letter.id != letter.id,
         )
         .order_by(Letter.id)

@@ -618,6 +618,32 @@ def _render_confirm(
     )
 
 
+def _share(camp: Campaign) -> dict[str, str]:
+    """The campaign's public address and the words its share links carry."""
+    # The public address, not whatever host this request came through (a partner's frame,
+    # a health check).
+    share_url = _settings().base_url + url_for("campaigns.campaign", slug=camp.slug)
+    share_text = f"I wrote to my MP: {camp.title}. You can too: {share_url}"
+    return {"share_url": share_url, "share_text": quote(share_text)}
+
+
+def _render_already_sent(
+    letter: Letter, earlier: Letter | None, status: int = 200
+) -> ResponseReturnValue:
+    """One letter per person: this one is not sent; what was sent before, if still known."""
+    camp = letter.campaign
+    return (
+        render_template(
+            "campaigns/already_sent.html",
+            campaign=camp,
+            earlier=earlier,
+            others=services.other_campaigns(db.session, camp),
+            **_share(camp),
+        ),
+        status,
+    )
+
+
 def _render_withdrawn(camp: Campaign, status: int = 200) -> ResponseReturnValue:
     return (
         render_template(
@@ -633,6 +659,8 @@ def _stopped(letter: Letter) -> ResponseReturnValue | None:
     """The page for a letter that will never be sent, whatever its link is asked to do."""
     if services.is_withdrawn(letter):
         return _render_withdrawn(letter.campaign, 410)
+    if services.is_refused(letter):
+        return _render_already_sent(letter, None, 409 if request.method == "POST" else 200)
     if letter.state == LetterState.EXPIRED:
         return render_template("campaigns/confirm_invalid.html", expired=True), 410
     return None
@@ -651,9 +679,14 @@ def confirm(token: str) -> ResponseReturnValue:
     if request.method == "GET" or not form.validate():
         if letter.state != LetterState.AWAITING_CONFIRMATION:
             return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
+        if services.has_signed(db.session, letter):
+            # It could never be sent: say why at once, and keep nothing of it.
+            return _render_already_sent(letter, services.refuse(db.session, letter))
         return _render_confirm(letter, token, form)
     try:
         services.confirm(db.session, letter, _settings())
+    except services.AlreadySigned:
+        return _render_already_sent(letter, services.refuse(db.session, letter), 409)
     except services.JourneyError as exc:
         return _render_confirm(letter, token, None, exc.message, 409)
     # A letter held for review says so on the thank-you page.
@@ -697,14 +730,6 @@ def withdrawn(slug: str) -> ResponseReturnValue:
 def thanks(slug: str) -> ResponseReturnValue:
     """The thank-you page: the updated count, what happens next, share links."""
     camp = _campaign_or_404(slug)
-    # The public address, not whatever host this request came through (a partner's frame,
-    # a health check).
-    share_url = _settings().base_url + url_for("campaigns.campaign", slug=camp.slug)
-    share_text = f"I wrote to my MP: {camp.title}. You can too: {share_url}"
     return render_template(
-        "campaigns/thanks.html",
-        campaign=camp,
-        count=_count(camp),
-        share_url=share_url,
-        share_text=quote(share_text),
+        "campaigns/thanks.html", campaign=camp, count=_count(camp), **_share(camp)
     )

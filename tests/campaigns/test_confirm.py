@@ -1,4 +1,4 @@
-"""The confirmation link's page: the whole letter, and "Don't send it"."""
+"""The confirmation link's page: the whole letter, "Don't send it", and one letter per person."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from advocacy.campaigns import services
 from advocacy.delivery.compose import LETTER_KIND
+from advocacy.delivery.personal_data import ERASED_BY_RETENTION, erase_letters
 from advocacy.models import (
     Campaign,
     CampaignStatus,
@@ -21,6 +22,7 @@ from advocacy.models import (
     Partner,
     PartnerConsent,
     Signature,
+    utcnow,
 )
 from tests.campaigns.conftest import CAMPAIGN, csrf_token, page_form, send_letter
 from tests.campaigns.test_journey import _confirm_link, raw, text
@@ -61,6 +63,14 @@ def letter_with(session: Session, words: str) -> Letter:
     """The saved letter whose body holds `words`."""
     session.expire_all()
     return session.scalars(select(Letter).where(Letter.body_text.contains(words))).one()
+
+
+def two_letters(client: FlaskClient, app: Flask, session: Session) -> tuple[Letter, Letter, str]:
+    """Two letters from one person, written before either was confirmed, and the second's link."""
+    write(client, "My first letter, in my own words.")
+    write(client, "My second letter, written again.")
+    first, second = letter_with(session, "first letter"), letter_with(session, "second letter")
+    return first, second, _confirm_link(app, session, second)
 
 
 def title(response: object) -> str:
@@ -245,3 +255,93 @@ def test_the_withdrawn_page_offers_the_other_live_campaigns(
     assert 'href="/campaigns/free-ilham"' in raw(page)
     assert "Campaign secret" not in text(page)
     assert client.get("/campaigns/nope/withdrawn").status_code == 404
+
+
+# One letter per person ------------------------------------------------------------------------
+
+
+def test_a_second_letters_link_shows_what_was_sent_before_and_erases_it(
+    client: FlaskClient, app: Flask, session: Session, fake_sendgrid: FakeSendGrid
+) -> None:
+    first, second, second_link = two_letters(client, app, session)
+    confirm(client, _confirm_link(app, session, first))
+    drain(app, fake_sendgrid)
+    delivered = letter_with(session, "first letter")
+    delivered.transition(LetterState.DELIVERED)
+    session.commit()
+
+    page = client.get(second_link)
+    assert page.status_code == 200
+    seen = text(page)
+    assert "Each person sends one letter per campaign" in seen
+    assert "This letter will not be sent" in seen
+    assert "Confirm and send my letter" not in seen
+    earlier = re.search(r'<section class="card earlier-letter">(.*?)</section>', raw(page), re.S)
+    assert earlier is not None
+    shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", earlier.group(1)))
+    assert "Alex Baker" in shown
+    assert "Aldershot" in shown
+    assert SUBJECT in shown
+    sent_at = delivered.sent_at
+    assert sent_at is not None
+    assert f"{sent_at.day} {sent_at.strftime('%B %Y')}" in shown
+    assert "Yes, it reached Alex Baker's inbox" in shown
+    # Nothing more of either letter than that.
+    for private in ["first letter", "second letter", "ayesha@example.org", "1 High Street"]:
+        assert private not in raw(page)
+    assert "https://wa.me/?text=" in raw(page)
+    assert f"Or copy this link: http://localhost/campaigns/{CAMPAIGN}" in seen
+    assert title(page) == f"You have already sent a letter {DASH} {SITE}"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert_erased(session, second, services.REFUSED_REASON)
+
+    # Opened again, the link still says why; the MP only ever had the first letter.
+    again = client.get(second_link)
+    assert again.status_code == 200
+    assert "This letter will not be sent" in text(again)
+    drain(app, fake_sendgrid)
+    [received] = to_the_mp(fake_sendgrid)
+    assert "My first letter" in received
+
+
+def test_confirming_a_second_letter_is_refused_with_the_same_page(
+    client: FlaskClient, app: Flask, session: Session, fake_sendgrid: FakeSendGrid
+) -> None:
+    first, second, second_link = two_letters(client, app, session)
+    # The second page was opened while nothing had been confirmed yet.
+    second_token = csrf_token(raw(client.get(second_link)))
+    confirm(client, _confirm_link(app, session, first))
+
+    refused = client.post(second_link, data={"csrf_token": second_token})
+    assert refused.status_code == 409
+    seen = text(refused)
+    assert "This letter will not be sent" in seen
+    assert "The letter you sent before" in seen
+    assert SUBJECT in seen
+    assert "Not yet: it is on its way" in seen
+    assert "https://wa.me/?text=" in raw(refused)
+    assert refused.headers["Cache-Control"] == "no-store"
+    assert_erased(session, second, services.REFUSED_REASON)
+    assert len(session.scalars(select(Signature)).all()) == 1
+
+    drain(app, fake_sendgrid)
+    [received] = to_the_mp(fake_sendgrid)
+    assert "My first letter" in received
+
+
+def test_a_purged_earlier_letter_shows_nothing_of_it(
+    client: FlaskClient, app: Flask, session: Session
+) -> None:
+    first, second, second_link = two_letters(client, app, session)
+    confirm(client, _confirm_link(app, session, first))
+    # The first letter's details are gone; its count (the signature) still stands.
+    erase_letters(session, [first.id], utcnow(), ERASED_BY_RETENTION)
+    session.commit()
+
+    page = client.get(second_link)
+    assert page.status_code == 200
+    assert "This letter will not be sent" in text(page)
+    assert "The letter you sent before" not in text(page)
+    assert "earlier-letter" not in raw(page)
+    assert "https://wa.me/?text=" in raw(page)
+    assert_erased(session, second, services.REFUSED_REASON)
