@@ -220,6 +220,10 @@ class ConfirmForm(SignedForm):
     """The button that confirms a letter (a POST, so link scanners cannot confirm it)."""
 
 
+class WithdrawForm(SignedForm):
+    """The button that stops a letter awaiting confirmation and erases it (a POST, too)."""
+
+
 class ResendForm(SignedForm):
     """The check-email page's buttons: send the link again, or do not send the letter."""
 

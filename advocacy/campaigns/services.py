@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
+from advocacy.delivery.personal_data import erase_letters
 from advocacy.delivery.queue import submit_letter
 from advocacy.directory.service import Representative
 from advocacy.extensions import db
@@ -39,7 +40,11 @@ from advocacy.models import (
     utcnow,
 )
 from advocacy.models.letter import new_key
-from advocacy.partners.services import confirm_consents, public_partner_counts
+from advocacy.partners.services import (
+    confirm_consents,
+    drop_unconfirmed_consents,
+    public_partner_counts,
+)
 from advocacy.security import (
     email_digest,
     load_confirmation_token,
@@ -507,28 +512,62 @@ def change_address(session: Session, letter: Letter, email: str, secret_key: str
     session.commit()
 
 
+# Why a letter stopped before it was sent, kept on its blanked row so that its link, opened
+# again, can say what happened. Neither says anything about the person.
+WITHDRAWN_REASON = "withdrawn by the sender"
+REFUSED_REASON = "refused: the sender had already sent a letter for this campaign"
+
+
 def withdraw(session: Session, letter: Letter, reason: str) -> None:
-    """Never send this letter: expire it, cancel its emails and erase its personal data now."""
+    """Never send this letter: stop it, drop its emails and erase its personal data now.
+
+    The email's keyed hash goes too (nothing is left to match the person by), and so do
+    partner consents given with the letter and never confirmed: they would never count.
+    """
     _still_waiting(letter)
-    now = utcnow()
-    letter.transition(LetterState.EXPIRED, at=now, reason=reason)
-    for note in session.scalars(select(Notification).where(Notification.letter_id == letter.id)):
-        if note.state == NotificationState.QUEUED:
-            note.transition(NotificationState.CANCELLED, at=now)
-    letter.sender_name = letter.sender_email = letter.sender_address = ""
-    letter.sender_postcode = letter.personal_text = letter.subject = letter.body_text = ""
-    letter.purged_at = now
+    erase_letters(session, [letter.id], utcnow(), reason)
+    drop_unconfirmed_consents(session, letter.id)
     session.commit()
+    # The erasure ran as bulk statements: read the blanked row back into a loaded letter
+    # (one that submit saved is detached, and may refer to the shared campaign copy).
+    if letter in session:
+        session.refresh(letter)
+
+
+def is_withdrawn(letter: Letter) -> bool:
+    """True when the letter's writer chose not to send it."""
+    return letter.state == LetterState.EXPIRED and letter.failure_reason == WITHDRAWN_REASON
+
+
+def is_refused(letter: Letter) -> bool:
+    """True when the letter was erased unsent because its writer had already sent one."""
+    return letter.state == LetterState.EXPIRED and letter.failure_reason == REFUSED_REASON
+
+
+def has_signed(session: Session, letter: Letter) -> bool:
+    """Whether the letter's writer already has a confirmed letter for its campaign."""
+    return bool(letter.email_digest) and _standing(session, letter.campaign, letter.email_digest)[0]
+
+
+def refuse(session: Session, letter: Letter) -> Letter | None:
+    """Erase a second letter, which can never be sent; the earlier one, if still known."""
+    earlier = earlier_letter(session, letter)
+    withdraw(session, letter, REFUSED_REASON)
+    return earlier
 
 
 def earlier_letter(session: Session, letter: Letter) -> Letter | None:
     """The confirmed letter this person already sent for the campaign, if it is still known."""
+    if not letter.email_digest:
+        # Erased: a blank digest would match every other erased letter.
+        return None
     return session.scalars(
         select(Letter)
         .where(
             Letter.campaign_id == letter.campaign_id,
             Letter.email_digest == letter.email_digest,
             Letter.signature_id.is_not(None),
+            Letter.purged_at.is_(None),
             Letter.id != letter.id,
         )
         .order_by(Letter.id)

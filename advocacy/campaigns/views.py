@@ -31,6 +31,7 @@ from advocacy.campaigns.forms import (
     PostcodeForm,
     PreviewForm,
     ResendForm,
+    WithdrawForm,
 )
 from advocacy.config import Settings
 from advocacy.delivery import status as delivery_status
@@ -64,6 +65,7 @@ never_store(
             "change_email",
             "print_letter",
             "confirm",
+            "withdraw",
         )
     ),
 )
@@ -589,23 +591,104 @@ def print_letter(slug: str) -> ResponseReturnValue:
     )
 
 
+def _render_confirm(
+    letter: Letter,
+    token: str,
+    form: ConfirmForm | None,
+    message: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """The letter exactly as its recipient will receive it, the button that sends it
+    (`form`, when it may be sent) and, while it waits, the one that stops it."""
+    # A letter to an MP always has an address; anything else shows its subject alone.
+    email = compose_letter(letter, _settings()) if letter.recipient_email else None
+    waiting = letter.state == LetterState.AWAITING_CONFIRMATION
+    return (
+        render_template(
+            "campaigns/confirm.html",
+            letter=letter,
+            token=token,
+            form=form,
+            withdraw_form=WithdrawForm(formdata=None) if waiting else None,
+            email=email,
+            signature=signature_text(letter) if email else None,
+            message=message,
+        ),
+        status,
+    )
+
+
+def _share(camp: Campaign) -> dict[str, str]:
+    """The campaign's public address and the words its share links carry."""
+    # The public address, not whatever host this request came through (a partner's frame,
+    # a health check).
+    share_url = _settings().base_url + url_for("campaigns.campaign", slug=camp.slug)
+    share_text = f"I wrote to my MP: {camp.title}. You can too: {share_url}"
+    return {"share_url": share_url, "share_text": quote(share_text)}
+
+
+def _render_already_sent(
+    letter: Letter, earlier: Letter | None, status: int = 200
+) -> ResponseReturnValue:
+    """One letter per person: this one is not sent; what was sent before, if still known."""
+    camp = letter.campaign
+    return (
+        render_template(
+            "campaigns/already_sent.html",
+            campaign=camp,
+            earlier=earlier,
+            others=services.other_campaigns(db.session, camp),
+            **_share(camp),
+        ),
+        status,
+    )
+
+
+def _render_withdrawn(camp: Campaign, status: int = 200) -> ResponseReturnValue:
+    return (
+        render_template(
+            "campaigns/withdrawn.html",
+            campaign=camp,
+            others=services.other_campaigns(db.session, camp),
+        ),
+        status,
+    )
+
+
+def _stopped(letter: Letter) -> ResponseReturnValue | None:
+    """The page for a letter that will never be sent, whatever its link is asked to do."""
+    if services.is_withdrawn(letter):
+        return _render_withdrawn(letter.campaign, 410)
+    if services.is_refused(letter):
+        return _render_already_sent(letter, None, 409 if request.method == "POST" else 200)
+    if letter.state == LetterState.EXPIRED:
+        return render_template("campaigns/confirm_invalid.html", expired=True), 410
+    return None
+
+
 @bp.route("/letters/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> ResponseReturnValue:
     """Show the letter awaiting confirmation, and confirm it on the button's POST."""
     letter = services.find_letter_for_token(db.session, token)
     if letter is None:
         return render_template("campaigns/confirm_invalid.html"), 404
+    stopped = _stopped(letter)
+    if stopped is not None:
+        return stopped
     form = ConfirmForm()
     if request.method == "GET" or not form.validate():
-        if letter.state == LetterState.EXPIRED:
-            return render_template("campaigns/confirm_invalid.html", expired=True), 410
         if letter.state != LetterState.AWAITING_CONFIRMATION:
             return redirect(url_for("campaigns.thanks", slug=letter.campaign.slug), code=303)
-        return render_template("campaigns/confirm.html", letter=letter, form=form)
+        if services.has_signed(db.session, letter):
+            # It could never be sent: say why at once, and keep nothing of it.
+            return _render_already_sent(letter, services.refuse(db.session, letter))
+        return _render_confirm(letter, token, form)
     try:
         services.confirm(db.session, letter, _settings())
+    except services.AlreadySigned:
+        return _render_already_sent(letter, services.refuse(db.session, letter), 409)
     except services.JourneyError as exc:
-        return render_template("campaigns/confirm.html", letter=letter, message=exc.message), 409
+        return _render_confirm(letter, token, None, exc.message, 409)
     # A letter held for review says so on the thank-you page.
     thanks_url = url_for("campaigns.thanks", slug=letter.campaign.slug)
     if letter.state == LetterState.HELD:
@@ -613,18 +696,40 @@ def confirm(token: str) -> ResponseReturnValue:
     return redirect(thanks_url, code=303)
 
 
+@bp.post("/letters/confirm/<token>/withdraw")
+def withdraw(token: str) -> ResponseReturnValue:
+    """Do not send the letter: erase it and everything given with it, now."""
+    letter = services.find_letter_for_token(db.session, token)
+    if letter is None:
+        return render_template("campaigns/confirm_invalid.html"), 404
+    slug = letter.campaign.slug
+    if services.is_withdrawn(letter):
+        # Pressed twice: it is already gone.
+        return redirect(url_for("campaigns.withdrawn", slug=slug), code=303)
+    stopped = _stopped(letter)
+    if stopped is not None:
+        return stopped
+    form = WithdrawForm()
+    if letter.state == LetterState.AWAITING_CONFIRMATION and not form.validate():
+        message = " ".join(form.csrf_token.errors) or None
+        return _render_confirm(letter, token, ConfirmForm(formdata=None), message, 400)
+    try:
+        services.withdraw(db.session, letter, services.WITHDRAWN_REASON)
+    except services.LetterNotWaiting as exc:
+        return _render_confirm(letter, token, None, exc.message, 409)
+    return redirect(url_for("campaigns.withdrawn", slug=slug), code=303)
+
+
+@bp.get("/campaigns/<slug>/withdrawn")
+def withdrawn(slug: str) -> ResponseReturnValue:
+    """The letter will not be sent and is erased; what the person can do instead."""
+    return _render_withdrawn(_campaign_or_404(slug))
+
+
 @bp.get("/campaigns/<slug>/thanks")
 def thanks(slug: str) -> ResponseReturnValue:
     """The thank-you page: the updated count, what happens next, share links."""
     camp = _campaign_or_404(slug)
-    # The public address, not whatever host this request came through (a partner's frame,
-    # a health check).
-    share_url = _settings().base_url + url_for("campaigns.campaign", slug=camp.slug)
-    share_text = f"I wrote to my MP: {camp.title}. You can too: {share_url}"
     return render_template(
-        "campaigns/thanks.html",
-        campaign=camp,
-        count=_count(camp),
-        share_url=share_url,
-        share_text=quote(share_text),
+        "campaigns/thanks.html", campaign=camp, count=_count(camp), **_share(camp)
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from advocacy.models import Campaign, ConsentWording, Letter, Partner, PartnerConsent, Signature
@@ -171,6 +171,15 @@ def confirm_consents(session: Session, letter_id: int, at: datetime | None = Non
         update(PartnerConsent)
         .where(PartnerConsent.letter_id == letter_id, PartnerConsent.confirmed_at.is_(None))
         .values(confirmed_at=at or utcnow())
+    )
+
+
+def drop_unconfirmed_consents(session: Session, letter_id: int) -> None:
+    """The letter will never be confirmed: its ticked boxes, which never counted, go."""
+    session.execute(
+        delete(PartnerConsent).where(
+            PartnerConsent.letter_id == letter_id, PartnerConsent.confirmed_at.is_(None)
+        )
     )
 
 

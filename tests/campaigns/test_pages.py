@@ -44,6 +44,7 @@ def test_every_journey_page_has_its_own_title(client: FlaskClient) -> None:
             f"Jersey does not elect an MP {DASH} {SITE}"
         ),
         f"/campaigns/{CAMPAIGN}/thanks": f"Thank you {DASH} {SITE}",
+        f"/campaigns/{CAMPAIGN}/withdrawn": f"Your letter will not be sent {DASH} {SITE}",
         "/letters/confirm/not-a-token": f"This link does not work {DASH} Write to your MP",
     }
     pages[write_page_url(client)] = f"Write your letter {DASH} {SITE}"

@@ -112,6 +112,7 @@ def test_pages_holding_personal_data_are_never_stored(
     link = _confirm_link(app, session, session.scalars(select(Letter)).one())
     pages["confirm"] = landing = client.get(link)
     pages["confirm refused"] = client.post(link, data={"csrf_token": "forged"})
+    pages["withdraw refused"] = client.post(f"{link}/withdraw", data={"csrf_token": "forged"})
     assert landing.status_code == 200
     stored = {name: r.headers.get("Cache-Control") for name, r in pages.items()}
     assert stored == dict.fromkeys(pages, "no-store")

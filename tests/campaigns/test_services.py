@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, object_session
 from advocacy.campaigns import services
 from advocacy.campaigns.seed import seed_campaigns
 from advocacy.config import Settings
+from advocacy.delivery.personal_data import ERASED_ON_REQUEST, erase_letters
 from advocacy.directory.service import Representative
 from advocacy.models import (
     Campaign,
@@ -228,3 +229,22 @@ def test_submit_refuses_more_pending_letters_than_the_cap(
         services.submit(session, _letter(campaign, settings))
     other = services.Author(**{**AUTHOR.__dict__, "email": "someone.else@example.org"})
     assert services.submit(session, _letter(campaign, settings, other)).id is not None
+
+
+def test_earlier_letter_is_never_found_among_erased_letters(
+    session: Session, campaign: Campaign, settings: Settings
+) -> None:
+    # A confirmed letter from someone else, since erased: its hash is blank, as is that of
+    # every letter erased or withdrawn, so a blank hash must match nobody.
+    other = services.Author(**{**AUTHOR.__dict__, "email": "someone.else@example.org"})
+    gone = services.submit(session, _letter(campaign, settings, other))
+    services.confirm(session, gone, settings)
+    erase_letters(session, [gone.id], utcnow(), ERASED_ON_REQUEST)
+    session.commit()
+    saved = services.submit(session, _letter(campaign, settings))
+    letter = session.get(Letter, saved.id)
+    assert letter is not None
+    services.withdraw(session, letter, services.WITHDRAWN_REASON)
+    assert letter.email_digest == ""
+    assert services.earlier_letter(session, letter) is None
+    assert not services.has_signed(session, letter)
