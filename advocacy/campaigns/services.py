@@ -546,7 +546,13 @@ def is_refused(letter: Letter) -> bool:
 
 def has_signed(session: Session, letter: Letter) -> bool:
     """Whether the letter's writer already has a confirmed letter for its campaign."""
-    return bool(letter.email_digest) and _standing(session, letter.campaign, letter.email_digest)[0]
+    if not letter.email_digest:
+        return False
+    signed = select(Signature.id).where(
+        Signature.campaign_id == letter.campaign_id,
+        Signature.email_digest == letter.email_digest,
+    )
+    return session.scalars(signed.limit(1)).first() is not None
 
 
 def refuse(session: Session, letter: Letter) -> Letter | None:

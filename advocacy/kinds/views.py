@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -147,22 +148,29 @@ def confirm(token: str) -> ResponseReturnValue:
         "country": countries.name(letter.country_code),
     }
     if request.method == "GET" or not form.validate():
+        if journey.is_refused(letter):
+            return _already_signed(context)
         if letter.state == LetterState.EXPIRED:
             return render_template("campaigns/confirm_invalid.html", expired=True), 410
         if letter.state != LetterState.AWAITING_CONFIRMATION:
             return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)
-        if journey.earlier_letter(db.session, letter) is not None:
-            return render_template("kinds/confirm.html", message=services.ALREADY_SIGNED, **context)
+        if journey.has_signed(db.session, letter):
+            journey.refuse(db.session, letter)
+            return _already_signed(context)
         return render_template("kinds/confirm.html", form=form, **context)
     try:
         journey.confirm(db.session, letter, _settings())
     except journey.AlreadySigned:
-        return render_template(
-            "kinds/confirm.html", message=services.ALREADY_SIGNED, **context
-        ), 409
+        journey.refuse(db.session, letter)
+        return _already_signed(context)
     except journey.JourneyError as exc:
         return render_template("kinds/confirm.html", message=exc.message, **context), 409
     return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)
+
+
+def _already_signed(context: dict[str, Any]) -> ResponseReturnValue:
+    """A second signature's link: it will not count, and it has been erased."""
+    return render_template("kinds/confirm.html", message=services.ALREADY_SIGNED, **context), 409
 
 
 @bp.get("/campaigns/<slug>/signed")

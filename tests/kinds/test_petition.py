@@ -67,9 +67,18 @@ def test_a_signer_from_abroad_signs_once_after_confirming(
     # The form answers as for anyone; the second signature's own link refuses it.
     status, _ = sign(client)
     assert status == 303
-    again = client.get(latest_link(session, settings)).get_data(as_text=True)
+    link = latest_link(session, settings)
+    again = client.get(link).get_data(as_text=True)
     assert "already signed" in again
     assert "Confirm my signature" not in again
+    # Refused and erased at once; its link keeps saying why.
+    session.expire_all()
+    second = session.scalars(select(Letter).order_by(Letter.id.desc())).first()
+    assert second is not None
+    assert second.id != letter.id
+    assert (second.sender_name, second.sender_email, second.email_digest) == ("", "", "")
+    assert "already signed" in client.get(link).get_data(as_text=True)
+    assert len(session.scalars(select(Signature)).all()) == 1
 
 
 def test_a_uk_signers_postcode_counts_their_constituency(
@@ -83,7 +92,7 @@ def test_a_uk_signers_postcode_counts_their_constituency(
 def test_a_postcode_outside_the_uk_is_refused_with_a_reason(
     petition: Campaign, client: FlaskClient, session: Session
 ) -> None:
-    status, _ = sign(client, country="US", postcode="GU11 1AA")
+    status, page = sign(client, country="US", postcode="GU11 1AA")
     assert status == 422
     assert "only needed if you live in the United Kingdom" in page
     assert 'value="Marie Dupont"' in page
@@ -91,7 +100,7 @@ def test_a_postcode_outside_the_uk_is_refused_with_a_reason(
 
 
 def test_an_unknown_country_is_refused(petition: Campaign, client: FlaskClient) -> None:
-    status, _ = sign(client, country="XX")
+    status, page = sign(client, country="XX")
     assert status == 422
     assert "Not a valid choice" in page or "choose the country" in page
 
