@@ -316,3 +316,10 @@ def test_check_email_without_a_valid_token_shows_no_address(client: FlaskClient)
     assert "ayesha@example.org" not in response.get_data(as_text=True)
     assert "Send the link again" not in text(response)
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_check_email_page_has_each_id_once(client: FlaskClient) -> None:
+    # Two forms each with a CSRF token and a letter field: a label or a screen reader
+    # looking one up by id must find one element.
+    ids = re.findall(r'\sid="([^"]+)"', _sent(client))
+    assert sorted(ids) == sorted(set(ids))
