@@ -162,3 +162,9 @@ def send_letter(
     if body is not None:
         form["body"] = body
     return client.post(f"/campaigns/{CAMPAIGN}/send", data=form)
+
+
+def visible_text(response: TestResponse) -> str:
+    """A page's text as a person reads it: tags removed, whitespace collapsed."""
+    markup = response.get_data(as_text=True)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
