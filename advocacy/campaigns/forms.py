@@ -145,6 +145,12 @@ class LetterForm(SignedForm):
     )
     personal_words = TextAreaField(
         "In your own words",
+        # Said before anyone can go over them; the field renders the same numbers as its
+        # minlength and maxlength, which journey.js counts against.
+        description=(
+            f"Between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS:,} characters: a sentence "
+            "or two is enough, a page at most."
+        ),
         filters=[multiline_filter],
         validators=[
             DataRequired(
@@ -155,7 +161,7 @@ class LetterForm(SignedForm):
                 min=MIN_PERSONAL_WORDS,
                 max=MAX_PERSONAL_WORDS,
                 message=(
-                    f"Please write between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS} "
+                    f"Please write between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS:,} "
                     "characters in your own words."
                 ),
             ),

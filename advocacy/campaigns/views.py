@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
@@ -285,6 +286,31 @@ def write(slug: str) -> ResponseReturnValue:
     return _render_write(camp, rep, template, form)
 
 
+def _placeholders_marked(text: str) -> Markup:
+    """Letter text for a page, each placeholder marked so it stands out as one."""
+    marked = Markup.escape(text)
+    for placeholder in (
+        services.PLACEHOLDER_AUTHOR.name,
+        services.PLACEHOLDER_AUTHOR.personal_words,
+    ):
+        marked = marked.replace(
+            placeholder, Markup('<mark class="placeholder">%s</mark>') % placeholder
+        )
+    return marked
+
+
+def _campaign_letter(template: LetterTemplate, rep: Representative) -> tuple[Markup, Markup] | None:
+    """The campaign's subject and letter to this MP, with placeholders for the person's name
+    and words; None when the template cannot be rendered (the preview step explains)."""
+    author = services.PLACEHOLDER_AUTHOR
+    try:
+        subject = services.draft_subject(template, rep, author)
+        body = services.draft_body(template, rep, author)
+    except services.JourneyError:
+        return None
+    return _placeholders_marked(subject), _placeholders_marked(body)
+
+
 def _render_write(
     camp: Campaign,
     rep: Representative,
@@ -304,6 +330,7 @@ def _render_write(
             message=message,
             notice=notice,
             postcode_mismatch=_postcode_mismatch(form),
+            campaign_letter=_campaign_letter(template, rep),
         ),
         status,
     )

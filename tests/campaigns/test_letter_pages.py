@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from advocacy.campaigns.forms import MAX_PERSONAL_WORDS, MIN_PERSONAL_WORDS
 from advocacy.models import LetterTemplate
 from tests.campaigns.conftest import CAMPAIGN, visible_text, write_page_url
 
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.usefixtures("seeded")
 
 MP_PAGE = f"/campaigns/{CAMPAIGN}/mp?postcode=GU11+1AA"
 ONE_LETTER = "Each person sends one letter per campaign"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def _keep_one_letter(session: Session) -> None:
@@ -54,3 +57,60 @@ def test_with_one_letter_there_is_no_choice_to_warn_about(
     _keep_one_letter(session)
     assert ONE_LETTER not in visible_text(client.get(MP_PAGE))
     assert ONE_LETTER not in visible_text(client.get(write_page_url(client)))
+
+
+def test_write_page_shows_the_campaigns_letter_with_placeholders(client: FlaskClient) -> None:
+    response = client.get(write_page_url(client))
+    page = response.get_data(as_text=True)
+    details = re.search(r'<details class="campaign-letter">(.*?)</details>', page, re.S)
+    assert details, "no campaign letter on the write page"
+    letter = details.group(1)
+    assert "<summary>The campaign's letter your words will join</summary>" in letter
+    assert "Your constituent on the persecution of the Uyghurs" in letter
+    assert "Dear Alex Baker," in letter
+    assert '<mark class="placeholder">[your own words]</mark>' in letter
+    assert '<mark class="placeholder">[your name]</mark>' in letter
+    # Collapsed: the page opens on the form, not on the letter.
+    assert "<details open" not in page
+
+
+def test_write_page_with_a_broken_template_still_opens(
+    client: FlaskClient, session: Session
+) -> None:
+    url = write_page_url(client)
+    template = session.scalars(select(LetterTemplate).where(LetterTemplate.slug == "general")).one()
+    template.body_template = "Dear {{ mp_name }}, {{ no_such_thing }}"
+    session.commit()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "campaign-letter" not in response.get_data(as_text=True)
+    assert 'name="personal_words"' in response.get_data(as_text=True)
+
+
+def test_write_page_states_the_length_of_own_words_before_it_is_broken(
+    client: FlaskClient,
+) -> None:
+    response = client.get(write_page_url(client))
+    limits = f"Between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS:,} characters"
+    assert limits in visible_text(response)
+    page = response.get_data(as_text=True)
+    field = re.search(r"<textarea[^>]*personal_words[^>]*>", page)
+    assert field
+    # The numbers journey.js counts against are the validator's own.
+    assert f'minlength="{MIN_PERSONAL_WORDS}"' in field.group(0)
+    assert f'maxlength="{MAX_PERSONAL_WORDS}"' in field.group(0)
+    assert 'data-count="characters"' in field.group(0)
+    assert 'aria-describedby="personal_words-hint"' in field.group(0)
+    assert "/static/journey.js" in page
+
+
+def test_every_error_summary_can_take_the_focus() -> None:
+    """journey.js moves the focus to the summary after a failed submit; a <div> takes it
+    only with a tabindex."""
+    missing = [
+        f"{path.relative_to(TEMPLATES)}:{number}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if 'class="error-summary"' in line and 'tabindex="-1"' not in line
+    ]
+    assert missing == []
