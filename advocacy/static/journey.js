@@ -64,4 +64,24 @@
 
   var counted = document.querySelectorAll("textarea[data-count]");
   for (var i = 0; i < counted.length; i++) { counter(counted[i]); }
+
+  // Text boxes grow with their text: site.css asks for field-sizing, and where a browser
+  // does not know it, the box is set to its content's height (within the CSS min and max).
+  var sized = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
+  var boxes = sized ? [] : document.querySelectorAll("form textarea");
+
+  function grow(box) {
+    box.style.height = "0";
+    box.style.height = (box.scrollHeight + box.offsetHeight - box.clientHeight) + "px";
+  }
+
+  function growAll() { for (var j = 0; j < boxes.length; j++) { grow(boxes[j]); } }
+
+  for (var k = 0; k < boxes.length; k++) {
+    boxes[k].addEventListener("input", function (event) { grow(event.target); });
+  }
+  if (boxes.length) {
+    window.addEventListener("resize", growAll);
+    growAll();
+  }
 }());

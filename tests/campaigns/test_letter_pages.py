@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from advocacy.campaigns.forms import MAX_PERSONAL_WORDS, MIN_PERSONAL_WORDS
 from advocacy.models import LetterTemplate
-from tests.campaigns.conftest import CAMPAIGN, visible_text, write_page_url
+from tests.campaigns.conftest import CAMPAIGN, visible_text, write_form, write_page_url
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
 MP_PAGE = f"/campaigns/{CAMPAIGN}/mp?postcode=GU11+1AA"
 ONE_LETTER = "Each person sends one letter per campaign"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+STATIC = Path(__file__).resolve().parents[2] / "advocacy" / "static"
 
 
 def _keep_one_letter(session: Session) -> None:
@@ -114,3 +115,14 @@ def test_every_error_summary_can_take_the_focus() -> None:
         if 'class="error-summary"' in line and 'tabindex="-1"' not in line
     ]
     assert missing == []
+
+
+def test_text_boxes_grow_with_their_text(client: FlaskClient) -> None:
+    css = (STATIC / "site.css").read_text()
+    rules = dict(re.findall(r"^(textarea[^{]*)\{([^}]*)\}", css, re.M))
+    assert "field-sizing: content" in rules["textarea "]
+    assert "max-height: none" in rules["textarea[name=body] "]
+    # Where field-sizing is unknown, journey.js grows them; the preview loads it.
+    preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client))
+    assert "/static/journey.js" in preview.get_data(as_text=True)
+    assert "field-sizing" in (STATIC / "journey.js").read_text()
