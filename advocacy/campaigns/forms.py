@@ -23,6 +23,11 @@ from postcode_lookup import InvalidPostcode, InvalidReason, parse_postcode
 MIN_PERSONAL_WORDS = 20
 MAX_PERSONAL_WORDS = 3000
 MAX_BODY = 12000
+# A letter holds at least the person's own words, so it is never shorter than they may be.
+MIN_BODY = MIN_PERSONAL_WORDS
+# The preview's button that drafts the subject and letter again from the campaign's
+# template; the messages for a letter emptied or cut too short point to it.
+REDRAFT_LABEL = "Start again from the campaign's letter"
 
 
 class SignedForm(FlaskForm):
@@ -214,12 +219,29 @@ class PreviewForm(LetterForm):
     body = TextAreaField(
         "Letter",
         filters=[multiline_filter],
-        validators=[DataRequired("The letter cannot be empty."), Length(max=MAX_BODY)],
+        validators=[
+            DataRequired(
+                f"The letter cannot be empty. To get the campaign's letter back with your own "
+                f'words, press "{REDRAFT_LABEL}".'
+            ),
+            Length(
+                min=MIN_BODY,
+                message=(
+                    f"The letter is too short to send. To get the campaign's letter back with "
+                    f'your own words, press "{REDRAFT_LABEL}".'
+                ),
+            ),
+            Length(
+                max=MAX_BODY,
+                message=f"Please keep the letter to {MAX_BODY:,} characters at most.",
+            ),
+        ],
     )
     # A partner's "keep me informed" box: unticked unless the person ticks it, never
     # required, and apart from sending. The wording's id says which words they saw.
     partner_consent = BooleanField()
     consent_wording = HiddenField()
+    redraft_label = REDRAFT_LABEL
 
 
 class ConfirmForm(SignedForm):

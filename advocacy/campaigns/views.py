@@ -59,6 +59,7 @@ never_store(
             "write",
             "change_postcode",
             "preview",
+            "redraft",
             "send",
             "check_email",
             "resend",
@@ -395,6 +396,18 @@ def _author(form: LetterForm) -> services.Author:
     )
 
 
+def _draft(template: LetterTemplate, rep: Representative, form: LetterForm) -> tuple[str, str]:
+    """The subject and letter from the campaign's template with the person's details."""
+    author = _author(form)
+    try:
+        subject = services.draft_subject(template, rep, author)
+        body = services.draft_body(template, rep, author)
+    except services.JourneyError:
+        logger.error("letter template %s cannot be rendered", template.id)
+        raise
+    return subject, body
+
+
 @bp.post("/campaigns/<slug>/preview")
 def preview(slug: str) -> ResponseReturnValue:
     """Check what was written and show the exact email the MP will receive."""
@@ -403,13 +416,10 @@ def preview(slug: str) -> ResponseReturnValue:
     rep, template = _journey_context(camp, form)
     if not form.validate():
         return _render_write(camp, rep, template, form, 422)
-    author = _author(form)
     try:
-        subject = services.draft_subject(template, rep, author)
-        body = services.draft_body(template, rep, author)
+        subject, body = _draft(template, rep, form)
     except services.JourneyError as exc:
         # A campaign's template is broken: say so, keep everything the person wrote.
-        logger.error("letter template %s cannot be rendered", template.id)
         return _render_write(camp, rep, template, form, 500, message=exc.message)
     data: MultiDict[str, Any] = MultiDict(request.form)
     # Carry the validated, normalised values (postcode "gu111aa" -> "GU11 1AA", trimmed
@@ -421,6 +431,22 @@ def preview(slug: str) -> ResponseReturnValue:
     data["body"] = body
     preview_form = PreviewForm(formdata=data)
     return _render_preview(camp, rep, template, preview_form)
+
+
+@bp.post("/campaigns/<slug>/preview/redraft")
+def redraft(slug: str) -> ResponseReturnValue:
+    """Draft the subject and letter again from the campaign's template, keeping the
+    person's details, own words and choices, and show the preview again."""
+    camp = _campaign_or_404(slug, mp_journey=True)
+    form = PreviewForm()
+    rep, template = _journey_context(camp, form)
+    if not form.csrf_token.validate(form):
+        return _render_preview(camp, rep, template, form, 400)
+    try:
+        form.subject.data, form.body.data = _draft(template, rep, form)
+    except services.JourneyError as exc:
+        return _render_preview(camp, rep, template, form, 500, message=exc.message)
+    return _render_preview(camp, rep, template, form)
 
 
 def _render_preview(

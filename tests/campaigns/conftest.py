@@ -90,8 +90,8 @@ class _Forms(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "textarea" and self._textarea is not None:
             name, value = self.forms[-1][1][-1]
-            # A textarea's first newline belongs to the markup.
-            self.forms[-1][1][-1] = (name, value.removeprefix("\n"))
+            # A textarea's first newline (CR LF as WTForms writes it) belongs to the markup.
+            self.forms[-1][1][-1] = (name, value.removeprefix("\r").removeprefix("\n"))
             self._textarea = None
 
 

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from advocacy.campaigns.forms import MAX_PERSONAL_WORDS, MIN_PERSONAL_WORDS
 from advocacy.models import LetterTemplate
-from tests.campaigns.conftest import CAMPAIGN, visible_text, write_form, write_page_url
+from tests.campaigns.conftest import (
+    CAMPAIGN,
+    page_form,
+    preview_form,
+    visible_text,
+    write_form,
+    write_page_url,
+)
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -126,3 +133,60 @@ def test_text_boxes_grow_with_their_text(client: FlaskClient) -> None:
     preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client))
     assert "/static/journey.js" in preview.get_data(as_text=True)
     assert "field-sizing" in (STATIC / "journey.js").read_text()
+
+
+REDRAFT = f"/campaigns/{CAMPAIGN}/preview/redraft"
+
+
+def test_preview_offers_to_start_again_from_the_campaigns_letter(client: FlaskClient) -> None:
+    preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client))
+    page = preview.get_data(as_text=True)
+    button = re.search(r"<button[^>]*>Start again from the campaign&#39;s letter</button>", page)
+    assert button, "no start-again button"
+    assert f'formaction="{REDRAFT}"' in button.group(0)
+    assert "formnovalidate" in button.group(0)
+    # Not the form's first button, so Enter in the subject still means "Send my letter".
+    assert page.index("Send my letter") < button.start()
+
+
+def test_start_again_redrafts_subject_and_letter_and_keeps_the_rest(
+    client: FlaskClient,
+) -> None:
+    form = preview_form(client, subject="My own subject", body="Dear Alex, I changed it all.")
+    response = client.post(REDRAFT, data=form)
+    assert response.status_code == 200
+    again = page_form(response.get_data(as_text=True), "/send")
+    assert again["subject"] == "Your constituent on the persecution of the Uyghurs"
+    assert again["body"].startswith("Dear Alex Baker,")
+    assert "My cousin has not been heard from since 2018. Please help." in again["body"]
+    assert again["body"].endswith("Yours sincerely,\nAyesha Khan")
+    for name in ("name", "email", "address", "postcode", "personal_words", "recipient"):
+        assert again[name] == form[name], name
+    assert "There is a problem" not in visible_text(response)
+    # And the redrafted letter can be sent as it is.
+    assert client.post(f"/campaigns/{CAMPAIGN}/send", data=again).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("change", "headers"),
+    [({"csrf_token": "forged.token.value"}, {}), ({}, {"Origin": "https://evil.example"})],
+)
+def test_start_again_checks_the_form_token_and_origin(
+    client: FlaskClient, change: dict[str, str], headers: dict[str, str]
+) -> None:
+    form = preview_form(client, body="Dear Alex, my own edited letter.", **change)
+    response = client.post(REDRAFT, data=form, headers=headers)
+    assert response.status_code == 400
+    # Nothing was redrafted: the person's edit is still there to send once they reload.
+    assert page_form(response.get_data(as_text=True), "/send")["body"] == form["body"]
+
+
+@pytest.mark.parametrize("body", ["", "Dear Alex, hi."])
+def test_an_empty_or_cut_letter_points_to_start_again(client: FlaskClient, body: str) -> None:
+    response = client.post(f"/campaigns/{CAMPAIGN}/send", data=preview_form(client, body=body))
+    assert response.status_code == 422
+    summary = re.search(
+        r'<div class="error-summary".*?</div>', response.get_data(as_text=True), re.S
+    )
+    assert summary
+    assert "Start again from the campaign&#39;s letter" in summary.group(0)
