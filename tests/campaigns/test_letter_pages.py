@@ -190,3 +190,15 @@ def test_an_empty_or_cut_letter_points_to_start_again(client: FlaskClient, body:
     )
     assert summary
     assert "Start again from the campaign&#39;s letter" in summary.group(0)
+
+
+def test_long_addresses_break_and_the_header_lists_stack_on_a_phone() -> None:
+    """What tests/browser measures at 320 px, stated in the stylesheet."""
+    css = (STATIC / "site.css").read_text()
+    breaking = re.search(r"^([^{}\n]*)\{ overflow-wrap: anywhere; \}", css, re.M)
+    assert breaking
+    for selector in ("dd", "pre.signature", "code", "address"):
+        assert selector in breaking.group(1).split(", ")
+    narrow = re.search(r"@media \(max-width: 30em\) \{(.*?)\n\}", css, re.S)
+    assert narrow
+    assert "dl.mp, dl.email-headers { grid-template-columns: minmax(0, 1fr);" in narrow.group(1)
