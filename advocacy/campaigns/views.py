@@ -24,7 +24,7 @@ from werkzeug.datastructures import MultiDict
 import postcode_lookup as pl
 from advocacy import kinds
 from advocacy.caching import never_store
-from advocacy.campaigns import recipient, services
+from advocacy.campaigns import addressing, recipient, services
 from advocacy.campaigns.forms import (
     ChangeEmailForm,
     ConfirmForm,
@@ -69,6 +69,10 @@ never_store(
         )
     ),
 )
+
+
+bp.add_app_template_filter(addressing.postal_line, "postal_line")
+bp.add_app_template_filter(addressing.letter_date, "letter_date")
 
 
 @bp.app_context_processor
@@ -321,6 +325,8 @@ def _render_write(
     message: str | None = None,
     notice: str | None = None,
 ) -> ResponseReturnValue:
+    # The MP may have changed (a new postcode) or the page come from "check my words".
+    form.set_email_optional(not rep.email)
     return (
         render_template(
             "campaigns/write.html",
@@ -347,7 +353,9 @@ def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, 
     chosen = form.recipient_choice()
     if chosen is None:
         abort(400)
-    return _representative(chosen.constituency_code), _template_or_404(camp, form.letter.data or "")
+    rep = _representative(chosen.constituency_code)
+    form.set_email_optional(not rep.email)
+    return rep, _template_or_404(camp, form.letter.data or "")
 
 
 @bp.post("/campaigns/<slug>/write/postcode")
@@ -457,6 +465,7 @@ def _render_preview(
     status: int = 200,
     message: str | None = None,
 ) -> ResponseReturnValue:
+    form.set_email_optional(not rep.email)
     author = _author(form)
     partner = embedding.current_partner()
     letter = services.build_letter(
@@ -638,7 +647,12 @@ def print_letter(slug: str) -> ResponseReturnValue:
     if not form.validate():
         return _render_preview(camp, rep, template, form, 422)
     return render_template(
-        "campaigns/print.html", campaign=camp, rep=rep, form=form, author=_author(form)
+        "campaigns/print.html",
+        campaign=camp,
+        rep=rep,
+        form=form,
+        author=_author(form),
+        today=addressing.uk_today(),
     )
 
 

@@ -6,6 +6,16 @@
   var summary = document.querySelector(".error-summary");
   if (summary) { summary.focus(); }
 
+  // The printable letter's Print button needs a script, so it is shown only here; without
+  // one the page names the browser's own Print command.
+  var printButton = document.querySelector("button[data-print]");
+  if (printButton && window.print) {
+    printButton.hidden = false;
+    printButton.addEventListener("click", function () { window.print(); });
+    var help = document.querySelector(".print-help");
+    if (help) { help.hidden = true; }
+  }
+
   // Characters counted as the server counts them (validation.multiline_filter, then len):
   // every kind of line break is one newline, other control characters are dropped, the
   // ends are trimmed of what Python's str.strip() trims (not the BOM, which JavaScript's

@@ -148,3 +148,25 @@ def test_no_journey_page_is_wider_than_a_phone(
         page.goto(f"{server.url}/campaigns/{CAMPAIGN}/mp?postcode={postcode}")
         _fits(page, width)
     page.context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_printable_letter_has_a_print_button_only_with_javascript(
+    browser: Any, server: LiveServer, javascript: bool
+) -> None:
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    _write_page(page, server, postcode="PE12+6AA")
+    _fill(page, email="")
+    page.click("text=Preview my letter")
+    page.click("text=Make my printable letter")
+    page.wait_for_selector("article.printable")
+    assert page.is_visible("button:has-text('Print this letter')") is javascript
+    assert page.is_visible("text=use your browser's Print command") is not javascript
+    if javascript:
+        # The button opens the browser's print dialogue (stubbed: headless has none).
+        page.evaluate("window.print = () => { document.body.dataset.printed = 'yes'; }")
+        page.click("button:has-text('Print this letter')")
+        assert page.get_attribute("body", "data-printed") == "yes"
+    context.close()

@@ -4,16 +4,19 @@ phone, without JavaScript, and for an MP who publishes no email address."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
+from advocacy.campaigns import addressing
 from advocacy.campaigns.forms import MAX_PERSONAL_WORDS, MIN_PERSONAL_WORDS
-from advocacy.models import LetterTemplate
+from advocacy.models import Letter, LetterTemplate, MemberOfParliament
 from tests.campaigns.conftest import (
     CAMPAIGN,
     page_form,
@@ -202,3 +205,136 @@ def test_long_addresses_break_and_the_header_lists_stack_on_a_phone() -> None:
     narrow = re.search(r"@media \(max-width: 30em\) \{(.*?)\n\}", css, re.S)
     assert narrow
     assert "dl.mp, dl.email-headers { grid-template-columns: minmax(0, 1fr);" in narrow.group(1)
+
+
+# The printed-letter path: an MP who publishes no email address --------------------------
+
+
+@pytest.fixture
+def no_email(seeded: Flask, session: Session) -> MemberOfParliament:
+    """Aldershot's MP, without an email address."""
+    seat = session.get(MemberOfParliament, "E14001063")
+    assert seat is not None
+    seat.email = None
+    session.commit()
+    return seat
+
+
+def _printed(client: FlaskClient, **overrides: str) -> TestResponse:
+    """Write (with overrides), preview, and make the printable letter."""
+    preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client, **overrides))
+    assert preview.status_code == 200, visible_text(preview)
+    return client.post(
+        f"/campaigns/{CAMPAIGN}/print", data=page_form(preview.get_data(as_text=True), "/print")
+    )
+
+
+@pytest.mark.usefixtures("no_email")
+def test_write_page_for_a_printed_letter_promises_no_email(client: FlaskClient) -> None:
+    response = client.get(write_page_url(client))
+    page = visible_text(response)
+    assert "Alex Baker publishes no email address, so we make your letter ready to print" in page
+    assert "post it to House of Commons, London SW1A 0AA" in page
+    assert "Nothing is emailed, to your MP or to you, and nothing is kept" in page
+    main = page.split("Skip to content", 1)[1].split("We use no tracking", 1)[0]
+    assert "confirm" not in main.lower()
+    assert "reply to this address" not in main
+    assert "Your email address (optional)" in page
+    assert "printed under your address, so Alex Baker can reply by email" in page
+    email = re.search(r'<input[^>]*name="email"[^>]*>', response.get_data(as_text=True))
+    assert email
+    assert " required" not in email.group(0)
+
+
+def test_write_page_for_an_emailed_letter_still_asks_for_the_address(
+    client: FlaskClient,
+) -> None:
+    response = client.get(write_page_url(client))
+    assert "We send you a link to confirm your letter" in visible_text(response)
+    assert "(optional)" not in visible_text(response)
+    email = re.search(r'<input[^>]*name="email"[^>]*>', response.get_data(as_text=True))
+    assert email
+    assert " required" in email.group(0)
+    refused = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client, email=""))
+    assert refused.status_code == 422
+    assert "Please enter your email address" in visible_text(refused)
+
+
+@pytest.mark.usefixtures("no_email")
+def test_a_printed_letter_needs_no_email_address_and_keeps_nothing(
+    client: FlaskClient, session: Session
+) -> None:
+    printed = _printed(client, email="")
+    assert printed.status_code == 200
+    letter = re.search(r'<address class="from">(.*?)</address>', printed.get_data(as_text=True))
+    assert letter
+    assert letter.group(1).split("<br>")[-1] == "GU11 1AA"
+    assert session.scalars(select(Letter)).first() is None
+    # A mistyped address is still refused: given, it is printed for the MP to reply to.
+    refused = client.post(
+        f"/campaigns/{CAMPAIGN}/preview", data=write_form(client, email="ayesha@")
+    )
+    assert refused.status_code == 422
+
+
+@pytest.mark.usefixtures("no_email")
+def test_an_email_address_given_is_printed_under_the_address(client: FlaskClient) -> None:
+    printed = _printed(client).get_data(as_text=True)
+    sender = re.search(r'<address class="from">(.*?)</address>', printed, re.S)
+    assert sender
+    lines = [line.strip() for line in re.sub(r"<(?!br)[^>]+>", "", sender.group(1)).split("<br>")]
+    assert lines == ["Ayesha Khan", "1 High Street", "Aldershot", "GU11 1AA", "ayesha@example.org"]
+
+
+@pytest.mark.usefixtures("no_email")
+def test_the_printable_letter_is_dated_and_offers_to_print(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(addressing, "uk_today", lambda: date(2026, 12, 3))
+    response = _printed(client)
+    page = response.get_data(as_text=True)
+    assert '<p class="date">3 December 2026</p>' in page
+    # The button needs a script, which shows it; without one the page names the command.
+    assert re.search(r"<button[^>]*data-print hidden>Print this letter</button>", page)
+    assert "use your browser's Print command" in visible_text(response).replace("&#39;", "'")
+    assert "/static/journey.js" in page
+    assert "post it with a stamp to House of Commons, London SW1A 0AA" in visible_text(response)
+
+
+@pytest.mark.usefixtures("no_email")
+def test_start_again_works_for_a_printed_letter_too(client: FlaskClient) -> None:
+    preview = client.post(f"/campaigns/{CAMPAIGN}/preview", data=write_form(client, email=""))
+    form = page_form(preview.get_data(as_text=True), "/print")
+    response = client.post(REDRAFT, data={**form, "body": "Dear Alex, gone."})
+    assert response.status_code == 200
+    assert page_form(response.get_data(as_text=True), "/print")["body"].startswith("Dear Alex")
+
+
+@pytest.mark.parametrize(
+    ("address", "line"),
+    [
+        ("House of Commons\nLondon\nSW1A 0AA", "House of Commons, London SW1A 0AA"),
+        (
+            "Constituency Office,\n 12 Market Street\n\nSpalding\npe11 1aa\n",
+            ("Constituency Office, 12 Market Street, Spalding pe11 1aa"),
+        ),
+        ("House of Commons\nLondon", "House of Commons, London"),
+        ("Portcullis House", "Portcullis House"),
+    ],
+)
+def test_postal_line_writes_an_address_in_running_text(address: str, line: str) -> None:
+    assert addressing.postal_line(address) == line
+
+
+def test_letter_date_is_written_the_uk_way() -> None:
+    assert addressing.letter_date(date(2026, 12, 3)) == "3 December 2026"
+    assert addressing.letter_date(date(2027, 1, 21)) == "21 January 2027"
+
+
+def test_mp_page_writes_the_mps_own_address_in_running_text(
+    client: FlaskClient, no_email: MemberOfParliament, session: Session
+) -> None:
+    no_email.postal_address = "Constituency Office\n12 Victoria Road\nAldershot\nGU11 1SS"
+    session.commit()
+    page = visible_text(client.get(MP_PAGE))
+    assert "to print and post to Constituency Office, 12 Victoria Road, Aldershot GU11 1SS." in page
