@@ -25,6 +25,7 @@ from tests.campaigns.conftest import (
     write_form,
     write_page_url,
 )
+from tests.fakes.postcodes_io import PostcodesIoFake
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -338,3 +339,18 @@ def test_mp_page_writes_the_mps_own_address_in_running_text(
     session.commit()
     page = visible_text(client.get(MP_PAGE))
     assert "to print and post to Constituency Office, 12 Victoria Road, Aldershot GU11 1SS." in page
+
+
+def test_outage_page_names_the_service_and_the_likely_reason(
+    client: FlaskClient, postcodes_io: PostcodesIoFake
+) -> None:
+    postcodes_io.fail_always(status=503)
+    response = client.get(MP_PAGE)
+    assert response.status_code == 503
+    page = visible_text(response)
+    assert "We find your MP with postcodes.io" in page
+    assert "Most likely it is down for a while, or the computer running this site" in page
+    assert "has lost its internet connection" in page
+    # Still the two ways on: the same postcode again, or a constituency from the list.
+    assert "Try GU11 1AA again" in page
+    assert 'name="constituency"' in response.get_data(as_text=True)
