@@ -21,12 +21,14 @@ def _is_postcode(text: str) -> bool:
 def postal_line(address: str) -> str:
     """A postal address written in running text: "House of Commons, London SW1A 0AA".
 
-    Its lines are joined with commas, except the postcode, which follows the town.
+    Its lines are joined with commas, except the postcode, which follows the town and is
+    never broken across two lines (a no-break space holds its halves together).
     """
     lines = [line.strip().rstrip(",").strip() for line in address.splitlines()]
     lines = [line for line in lines if line]
     if len(lines) > 1 and _is_postcode(lines[-1]):
-        lines[-2:] = [f"{lines[-2]} {lines[-1]}"]
+        postcode = " ".join(lines[-1].split()).replace(" ", "\N{NO-BREAK SPACE}")
+        lines[-2:] = [f"{lines[-2]} {postcode}"]
     return ", ".join(lines)
 
 

@@ -30,6 +30,7 @@ from tests.fakes.postcodes_io import PostcodesIoFake
 pytestmark = pytest.mark.usefixtures("seeded")
 
 MP_PAGE = f"/campaigns/{CAMPAIGN}/mp?postcode=GU11+1AA"
+NBSP = "\N{NO-BREAK SPACE}"
 ONE_LETTER = "Each person sends one letter per campaign"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STATIC = Path(__file__).resolve().parents[2] / "advocacy" / "static"
@@ -314,10 +315,10 @@ def test_start_again_works_for_a_printed_letter_too(client: FlaskClient) -> None
 @pytest.mark.parametrize(
     ("address", "line"),
     [
-        ("House of Commons\nLondon\nSW1A 0AA", "House of Commons, London SW1A 0AA"),
+        ("House of Commons\nLondon\nSW1A 0AA", f"House of Commons, London SW1A{NBSP}0AA"),
         (
             "Constituency Office,\n 12 Market Street\n\nSpalding\npe11 1aa\n",
-            ("Constituency Office, 12 Market Street, Spalding pe11 1aa"),
+            f"Constituency Office, 12 Market Street, Spalding pe11{NBSP}1aa",
         ),
         ("House of Commons\nLondon", "House of Commons, London"),
         ("Portcullis House", "Portcullis House"),
