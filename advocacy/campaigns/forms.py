@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from email_validator import EmailNotValidError
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, Form, HiddenField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    StopValidation,
+    ValidationError,
+)
 
 from advocacy.campaigns.recipient import Recipient, check_postcode, issue, verify
 from advocacy.security import SignedTokenCSRF
@@ -23,6 +30,11 @@ from postcode_lookup import InvalidPostcode, InvalidReason, parse_postcode
 MIN_PERSONAL_WORDS = 20
 MAX_PERSONAL_WORDS = 3000
 MAX_BODY = 12000
+# A letter holds at least the person's own words, so it is never shorter than they may be.
+MIN_BODY = MIN_PERSONAL_WORDS
+# The preview's button that drafts the subject and letter again from the campaign's
+# template; the messages for a letter emptied or cut too short point to it.
+REDRAFT_LABEL = "Start again from the campaign's letter"
 
 
 class SignedForm(FlaskForm):
@@ -105,11 +117,33 @@ class PostcodeForm(Form):
     )
 
 
-def _email_field(label: str = "Your email address") -> StringField:
+EMAIL_LABEL = "Your email address"
+EMAIL_REQUIRED = "Please enter your email address."
+
+
+class EmailUnlessPrinted:
+    """An email address is required, except on a form whose `is_email_optional` is set (a
+    letter printed for an MP with no email address, where nothing is emailed): there an
+    empty field is accepted and its other checks are skipped."""
+
+    field_flags: ClassVar[dict[str, bool]] = {"required": True}
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data:
+            return
+        field.errors[:] = []
+        if getattr(form, "is_email_optional", False):
+            raise StopValidation
+        raise StopValidation(EMAIL_REQUIRED)
+
+
+def _email_field(
+    label: str = EMAIL_LABEL, required: Callable[[Form, Field], None] | None = None
+) -> StringField:
     return StringField(
         label,
         filters=[strip],
-        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
+        validators=[required or DataRequired(EMAIL_REQUIRED), Length(max=254), email_check],
     )
 
 
@@ -126,7 +160,7 @@ class LetterForm(SignedForm):
             person_name,
         ],
     )
-    email = _email_field()
+    email = _email_field(required=EmailUnlessPrinted())
     address = TextAreaField(
         "Your street address",
         filters=[multiline_filter],
@@ -145,6 +179,12 @@ class LetterForm(SignedForm):
     )
     personal_words = TextAreaField(
         "In your own words",
+        # Said before anyone can go over them; the field renders the same numbers as its
+        # minlength and maxlength, which journey.js counts against.
+        description=(
+            f"Between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS:,} characters: a sentence "
+            "or two is enough, a page at most."
+        ),
         filters=[multiline_filter],
         validators=[
             DataRequired(
@@ -155,7 +195,7 @@ class LetterForm(SignedForm):
                 min=MIN_PERSONAL_WORDS,
                 max=MAX_PERSONAL_WORDS,
                 message=(
-                    f"Please write between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS} "
+                    f"Please write between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS:,} "
                     "characters in your own words."
                 ),
             ),
@@ -165,6 +205,16 @@ class LetterForm(SignedForm):
     # The signed choice of constituency (see recipient.py); never a bare code.
     recipient = HiddenField()
     partner = HiddenField()
+
+    # Set for an MP who publishes no email address: the letter is printed and nothing is
+    # emailed, so an email address is optional (printed under the address if given).
+    is_email_optional = False
+
+    def set_email_optional(self, optional: bool) -> None:
+        """Make the email address optional (a printed letter) or required (an emailed one)."""
+        self.is_email_optional = optional
+        self.email.flags.required = not optional
+        self.email.label.text = f"{EMAIL_LABEL} (optional)" if optional else EMAIL_LABEL
 
     def recipient_choice(self) -> Recipient | None:
         """The constituency the server chose for this letter, or None if the token is bad.
@@ -208,12 +258,29 @@ class PreviewForm(LetterForm):
     body = TextAreaField(
         "Letter",
         filters=[multiline_filter],
-        validators=[DataRequired("The letter cannot be empty."), Length(max=MAX_BODY)],
+        validators=[
+            DataRequired(
+                f"The letter cannot be empty. To get the campaign's letter back with your own "
+                f'words, press "{REDRAFT_LABEL}".'
+            ),
+            Length(
+                min=MIN_BODY,
+                message=(
+                    f"The letter is too short to send. To get the campaign's letter back with "
+                    f'your own words, press "{REDRAFT_LABEL}".'
+                ),
+            ),
+            Length(
+                max=MAX_BODY,
+                message=f"Please keep the letter to {MAX_BODY:,} characters at most.",
+            ),
+        ],
     )
     # A partner's "keep me informed" box: unticked unless the person ticks it, never
     # required, and apart from sending. The wording's id says which words they saw.
     partner_consent = BooleanField()
     consent_wording = HiddenField()
+    redraft_label = REDRAFT_LABEL
 
 
 class ConfirmForm(SignedForm):

@@ -268,6 +268,17 @@ def draft_body(template: LetterTemplate, rep: Representative, author: Author) ->
     ).strip()
 
 
+# Who the write page's copy of the campaign's letter is from, before anyone has written:
+# the places the person's name and words will fill, shown as such.
+PLACEHOLDER_AUTHOR = Author(
+    name="[your name]",
+    email="",
+    address="",
+    postcode="",
+    personal_words="[your own words]",
+)
+
+
 def draft_subject(template: LetterTemplate, rep: Representative, author: Author) -> str:
     """The letter subject from the template."""
     return render_letter_text(

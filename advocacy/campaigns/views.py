@@ -18,12 +18,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 import postcode_lookup as pl
 from advocacy import kinds
 from advocacy.caching import never_store
-from advocacy.campaigns import recipient, services
+from advocacy.campaigns import addressing, recipient, services
 from advocacy.campaigns.forms import (
     ChangeEmailForm,
     ConfirmForm,
@@ -59,6 +60,7 @@ never_store(
             "write",
             "change_postcode",
             "preview",
+            "redraft",
             "send",
             "check_email",
             "resend",
@@ -69,6 +71,10 @@ never_store(
         )
     ),
 )
+
+
+bp.add_app_template_filter(addressing.postal_line, "postal_line")
+bp.add_app_template_filter(addressing.letter_date, "letter_date")
 
 
 @bp.app_context_processor
@@ -287,6 +293,31 @@ def write(slug: str) -> ResponseReturnValue:
     return _render_write(camp, rep, template, form)
 
 
+def _placeholders_marked(text: str) -> Markup:
+    """Letter text for a page, each placeholder marked so it stands out as one."""
+    marked = Markup.escape(text)
+    for placeholder in (
+        services.PLACEHOLDER_AUTHOR.name,
+        services.PLACEHOLDER_AUTHOR.personal_words,
+    ):
+        marked = marked.replace(
+            placeholder, Markup('<mark class="placeholder">%s</mark>') % placeholder
+        )
+    return marked
+
+
+def _campaign_letter(template: LetterTemplate, rep: Representative) -> tuple[Markup, Markup] | None:
+    """The campaign's subject and letter to this MP, with placeholders for the person's name
+    and words; None when the template cannot be rendered (the preview step explains)."""
+    author = services.PLACEHOLDER_AUTHOR
+    try:
+        subject = services.draft_subject(template, rep, author)
+        body = services.draft_body(template, rep, author)
+    except services.JourneyError:
+        return None
+    return _placeholders_marked(subject), _placeholders_marked(body)
+
+
 def _render_write(
     camp: Campaign,
     rep: Representative,
@@ -296,6 +327,8 @@ def _render_write(
     message: str | None = None,
     notice: str | None = None,
 ) -> ResponseReturnValue:
+    # The MP may have changed (a new postcode) or the page come from "check my words".
+    form.set_email_optional(not rep.email)
     return (
         render_template(
             "campaigns/write.html",
@@ -306,6 +339,7 @@ def _render_write(
             message=message,
             notice=notice,
             postcode_mismatch=_postcode_mismatch(form),
+            campaign_letter=_campaign_letter(template, rep),
         ),
         status,
     )
@@ -321,7 +355,9 @@ def _journey_context(camp: Campaign, form: LetterForm) -> tuple[Representative, 
     chosen = form.recipient_choice()
     if chosen is None:
         abort(400)
-    return _representative(chosen.constituency_code), _template_or_404(camp, form.letter.data or "")
+    rep = _representative(chosen.constituency_code)
+    form.set_email_optional(not rep.email)
+    return rep, _template_or_404(camp, form.letter.data or "")
 
 
 @bp.post("/campaigns/<slug>/write/postcode")
@@ -370,6 +406,18 @@ def _author(form: LetterForm) -> services.Author:
     )
 
 
+def _draft(template: LetterTemplate, rep: Representative, form: LetterForm) -> tuple[str, str]:
+    """The subject and letter from the campaign's template with the person's details."""
+    author = _author(form)
+    try:
+        subject = services.draft_subject(template, rep, author)
+        body = services.draft_body(template, rep, author)
+    except services.JourneyError:
+        logger.error("letter template %s cannot be rendered", template.id)
+        raise
+    return subject, body
+
+
 @bp.post("/campaigns/<slug>/preview")
 def preview(slug: str) -> ResponseReturnValue:
     """Check what was written and show the exact email the MP will receive."""
@@ -378,13 +426,10 @@ def preview(slug: str) -> ResponseReturnValue:
     rep, template = _journey_context(camp, form)
     if not form.validate():
         return _render_write(camp, rep, template, form, 422)
-    author = _author(form)
     try:
-        subject = services.draft_subject(template, rep, author)
-        body = services.draft_body(template, rep, author)
+        subject, body = _draft(template, rep, form)
     except services.JourneyError as exc:
         # A campaign's template is broken: say so, keep everything the person wrote.
-        logger.error("letter template %s cannot be rendered", template.id)
         return _render_write(camp, rep, template, form, 500, message=exc.message)
     data: MultiDict[str, Any] = MultiDict(request.form)
     # Carry the validated, normalised values (postcode "gu111aa" -> "GU11 1AA", trimmed
@@ -398,6 +443,22 @@ def preview(slug: str) -> ResponseReturnValue:
     return _render_preview(camp, rep, template, preview_form)
 
 
+@bp.post("/campaigns/<slug>/preview/redraft")
+def redraft(slug: str) -> ResponseReturnValue:
+    """Draft the subject and letter again from the campaign's template, keeping the
+    person's details, own words and choices, and show the preview again."""
+    camp = _campaign_or_404(slug, mp_journey=True)
+    form = PreviewForm()
+    rep, template = _journey_context(camp, form)
+    if not form.csrf_token.validate(form):
+        return _render_preview(camp, rep, template, form, 400)
+    try:
+        form.subject.data, form.body.data = _draft(template, rep, form)
+    except services.JourneyError as exc:
+        return _render_preview(camp, rep, template, form, 500, message=exc.message)
+    return _render_preview(camp, rep, template, form)
+
+
 def _render_preview(
     camp: Campaign,
     rep: Representative,
@@ -406,6 +467,7 @@ def _render_preview(
     status: int = 200,
     message: str | None = None,
 ) -> ResponseReturnValue:
+    form.set_email_optional(not rep.email)
     author = _author(form)
     partner = embedding.current_partner()
     letter = services.build_letter(
@@ -587,7 +649,12 @@ def print_letter(slug: str) -> ResponseReturnValue:
     if not form.validate():
         return _render_preview(camp, rep, template, form, 422)
     return render_template(
-        "campaigns/print.html", campaign=camp, rep=rep, form=form, author=_author(form)
+        "campaigns/print.html",
+        campaign=camp,
+        rep=rep,
+        form=form,
+        author=_author(form),
+        today=addressing.uk_today(),
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from advocacy.config import Settings
 from advocacy.directory.cache import MISSING, TTLCache
+from advocacy.directory.snapshot import COMMONS_ADDRESS
 from advocacy.extensions import db
 from advocacy.models import MemberOfParliament, PostcodeCacheEntry, utcnow
 from advocacy.validation import is_constituency_code
@@ -60,6 +61,11 @@ class Representative:
     def is_vacant(self) -> bool:
         """True when the seat has no MP."""
         return self.member_id is None
+
+    @property
+    def letter_address(self) -> str:
+        """Where a letter to this MP is posted: their published address, else the Commons."""
+        return self.postal_address or COMMONS_ADDRESS
 
     @property
     def salutation_name(self) -> str:

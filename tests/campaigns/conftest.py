@@ -90,8 +90,8 @@ class _Forms(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "textarea" and self._textarea is not None:
             name, value = self.forms[-1][1][-1]
-            # A textarea's first newline belongs to the markup.
-            self.forms[-1][1][-1] = (name, value.removeprefix("\n"))
+            # A textarea's first newline (CR LF as WTForms writes it) belongs to the markup.
+            self.forms[-1][1][-1] = (name, value.removeprefix("\r").removeprefix("\n"))
             self._textarea = None
 
 
@@ -162,3 +162,9 @@ def send_letter(
     if body is not None:
         form["body"] = body
     return client.post(f"/campaigns/{CAMPAIGN}/send", data=form)
+
+
+def visible_text(response: TestResponse) -> str:
+    """A page's text as a person reads it: tags removed, whitespace collapsed."""
+    markup = response.get_data(as_text=True)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
