@@ -218,9 +218,10 @@ def test_two_factor_setup_and_login_with_a_code(
         data={"csrf_token": token, "action": "confirm", "code": "000000"},
     )
     assert bad.status_code == 422
+    enabling_code = totp.now()
     ok = client.post(
         "/workspace/account/two-factor",
-        data={"csrf_token": token, "action": "confirm", "code": totp.now()},
+        data={"csrf_token": token, "action": "confirm", "code": enabling_code},
     )
     assert ok.status_code == 303
 
@@ -232,7 +233,8 @@ def test_two_factor_setup_and_login_with_a_code(
     code_page = fresh.get(first.headers["Location"])
     csrf = form_token(code_page.get_data(as_text=True))
     # The code just used to turn 2FA on cannot be replayed.
-    replay = fresh.post("/workspace/login/code", data={"csrf_token": csrf, "code": totp.now()})
+    # (The same code, not totp.now(): a 30-second step may have passed since.)
+    replay = fresh.post("/workspace/login/code", data={"csrf_token": csrf, "code": enabling_code})
     assert replay.status_code == 401
     session.refresh(user)
     user.totp_last_step = (user.totp_last_step or 0) - 5
