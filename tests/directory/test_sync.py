@@ -359,7 +359,9 @@ def test_sync_slow_upstream_times_out_retries_and_completes(
     result = sync(runner)
     assert result.exit_code == 0, result.output
     assert "Unchanged: 650." in result.output
-    assert len(members_api.contact_requests()) == 650 + 2
+    # The two slow answers were asked again; on a loaded machine an answer that was merely
+    # late can pass the 0.5 s timeout too and be asked again, which is also right.
+    assert 650 + 2 <= len(members_api.contact_requests()) <= 650 + 10
 
 
 def test_sync_keeps_to_its_concurrency_bound_and_pauses_between_requests(
