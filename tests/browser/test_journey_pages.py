@@ -197,9 +197,11 @@ def write_with_errors(page: Any, journey: Journey) -> None:
     _click(page, "button:has-text('Preview my letter')")
 
 
-def preview_page(page: Any, journey: Journey, postcode: str = WITH_EMAIL) -> None:
+def preview_page(
+    page: Any, journey: Journey, postcode: str = WITH_EMAIL, email: str | None = None
+) -> None:
     write_page(page, journey, postcode)
-    _fill_write(page, journey.new_email())
+    _fill_write(page, email or journey.new_email())
     _click(page, "button:has-text('Preview my letter')")
 
 
@@ -223,6 +225,24 @@ def confirm_page(page: Any, journey: Journey) -> None:
 def thanks_page(page: Any, journey: Journey) -> None:
     confirm_page(page, journey)
     _click(page, "button:has-text('Confirm and send my letter')")
+
+
+def withdrawn_page(page: Any, journey: Journey) -> None:
+    confirm_page(page, journey)
+    _click(page, 'button:has-text("Don\'t send it")')
+
+
+def already_sent_page(page: Any, journey: Journey) -> None:
+    """Two letters from one address; the first confirmed, then the second's link opened."""
+    email = journey.new_email()
+    links = []
+    for _ in range(2):
+        preview_page(page, journey, email=email)
+        _click(page, "button:has-text('Send my letter')")
+        links.append(journey.confirm_link(email))
+    page.goto(links[0])
+    _click(page, "button:has-text('Confirm and send my letter')")
+    page.goto(links[1])
 
 
 mp_without_email = _find(WITHOUT_EMAIL)
@@ -271,6 +291,8 @@ PAGES = (
     JourneyPage("check-email", check_email_page, "Check your email"),
     JourneyPage("confirm", confirm_page, "Confirm your letter"),
     JourneyPage("thanks", thanks_page, "Thank you"),
+    JourneyPage("withdrawn", withdrawn_page, "Your letter will not be sent"),
+    JourneyPage("already-sent", already_sent_page, "You have already sent", ".earlier-letter"),
     JourneyPage("mp-without-email", mp_without_email, "Your MP is", "text=publish an email"),
     JourneyPage("preview-to-print", preview_to_print, "Check your letter", "text=printable"),
     JourneyPage("printable-letter", printable_letter, "Your constituent", ".printable"),
