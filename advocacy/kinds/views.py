@@ -18,8 +18,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from advocacy import kinds
+from advocacy.caching import never_store
 from advocacy.campaigns import services as journey
-from advocacy.campaigns.forms import ConfirmForm
+from advocacy.campaigns.forms import ConfirmForm, WithdrawForm
 from advocacy.config import Settings
 from advocacy.extensions import db, limiter
 from advocacy.kinds import countries, events, nominations, postal, printed, services
@@ -30,6 +31,14 @@ from advocacy.partners import embedding
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("signing", __name__)
+# Pages that hold a signer's name, email, address or words.
+never_store(
+    bp,
+    (
+        f"signing.{name}"
+        for name in ("sign", "confirm", "withdraw", "write_letter", "nominate", "event")
+    ),
+)
 
 WRITE = "signing.write_letter"
 
@@ -150,6 +159,8 @@ def confirm(token: str) -> ResponseReturnValue:
     if request.method == "GET" or not form.validate():
         if journey.is_refused(letter):
             return _already_signed(context)
+        if journey.is_withdrawn(letter):
+            return _render_withdrawn(campaign, 410)
         if letter.state == LetterState.EXPIRED:
             return render_template("campaigns/confirm_invalid.html", expired=True), 410
         if letter.state != LetterState.AWAITING_CONFIRMATION:
@@ -157,7 +168,7 @@ def confirm(token: str) -> ResponseReturnValue:
         if journey.has_signed(db.session, letter):
             journey.refuse(db.session, letter)
             return _already_signed(context)
-        return render_template("kinds/confirm.html", form=form, **context)
+        return _render_confirm(token, context, form)
     try:
         journey.confirm(db.session, letter, _settings())
     except journey.AlreadySigned:
@@ -166,6 +177,54 @@ def confirm(token: str) -> ResponseReturnValue:
     except journey.JourneyError as exc:
         return render_template("kinds/confirm.html", message=exc.message, **context), 409
     return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)
+
+
+def _render_confirm(
+    token: str, context: dict[str, Any], form: ConfirmForm, message: str | None = None
+) -> ResponseReturnValue:
+    """The signature as it will be counted, its button, and the one that stops it."""
+    return render_template(
+        "kinds/confirm.html",
+        form=form,
+        token=token,
+        withdraw_form=WithdrawForm(formdata=None),
+        message=message,
+        **context,
+    ), (400 if message else 200)
+
+
+@bp.post("/signatures/confirm/<token>/withdraw")
+def withdraw(token: str) -> ResponseReturnValue:
+    """Do not count the signature: erase it and everything given with it, now."""
+    letter = journey.find_letter_for_token(db.session, token)
+    if letter is None:
+        return render_template("campaigns/confirm_invalid.html"), 404
+    campaign = letter.campaign
+    if journey.is_withdrawn(letter):
+        # Pressed twice: it is already gone.
+        return _render_withdrawn(campaign)
+    if letter.state != LetterState.AWAITING_CONFIRMATION:
+        # Counted, refused or expired: the link's own page says which.
+        return redirect(url_for("signing.confirm", token=token), code=303)
+    form = WithdrawForm()
+    if not form.validate():
+        context = {
+            "letter": letter,
+            "campaign": campaign,
+            "country": countries.name(letter.country_code),
+        }
+        message = " ".join(form.csrf_token.errors) or "Please try again."
+        return _render_confirm(token, context, ConfirmForm(formdata=None), message)
+    journey.withdraw(db.session, letter, journey.WITHDRAWN_REASON)
+    return _render_withdrawn(campaign)
+
+
+def _render_withdrawn(campaign: Campaign, status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "kinds/withdrawn.html",
+        campaign=campaign,
+        others=journey.other_campaigns(db.session, campaign),
+    ), status
 
 
 def _already_signed(context: dict[str, Any]) -> ResponseReturnValue:

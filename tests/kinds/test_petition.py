@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import re
 from datetime import timedelta
 
 from flask import Flask
@@ -254,3 +255,50 @@ def test_pages_work_from_the_shared_cached_campaign(
         assert XI[0] in page.get_data(as_text=True)
     status, _page = sign(client)
     assert status == 303
+
+
+def _withdraw_token(page: str) -> str:
+    """The form token of the confirm page's "Don't count my signature" form."""
+    block = page.split("/withdraw", 1)[1]
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', block)
+    assert match, page
+    return match.group(1)
+
+
+def test_a_signer_can_stop_their_signature_and_it_is_erased_at_once(
+    petition: Campaign, client: FlaskClient, session: Session, settings: Settings
+) -> None:
+    status, _ = sign(client, comment="Libérez-les.")
+    assert status == 303
+    link = latest_link(session, settings)
+    page = client.get(link)
+    assert page.headers["Cache-Control"] == "no-store"
+    html = page.get_data(as_text=True)
+    assert "Don't count my signature" in html
+    # Without its own form token, nothing happens.
+    refused = client.post(f"{link}/withdraw", data={"csrf_token": "forged"})
+    assert refused.status_code == 400
+    session.expire_all()
+    letter = session.scalars(select(Letter)).one()
+    assert letter.state == LetterState.AWAITING_CONFIRMATION
+    done = client.post(f"{link}/withdraw", data={"csrf_token": _withdraw_token(html)})
+    assert done.status_code == 200
+    assert "Your signature will not be counted" in done.get_data(as_text=True)
+    assert done.headers["Cache-Control"] == "no-store"
+    session.expire_all()
+    letter = session.scalars(select(Letter)).one()
+    assert letter.state == LetterState.EXPIRED
+    assert (letter.sender_name, letter.sender_email, letter.personal_text) == ("", "", "")
+    assert letter.email_digest == ""
+    assert session.scalars(select(Signature)).all() == []
+    # The link, opened again, says so and offers no button; confirming counts nothing.
+    again = client.get(link)
+    assert again.status_code == 410
+    assert "will not be counted" in again.get_data(as_text=True)
+    assert "Confirm my signature" not in again.get_data(as_text=True)
+    assert client.post(link, data={"csrf_token": "x"}).status_code == 410
+    assert session.scalars(select(Signature)).all() == []
+
+
+def test_the_signing_form_is_never_stored(petition: Campaign, client: FlaskClient) -> None:
+    assert client.get(f"/campaigns/{PETITION}/sign").headers["Cache-Control"] == "no-store"
