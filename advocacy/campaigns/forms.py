@@ -137,9 +137,10 @@ class EmailUnlessPrinted:
         raise StopValidation(EMAIL_REQUIRED)
 
 
-def _email_field(
+def email_field(
     label: str = EMAIL_LABEL, required: Callable[[Form, Field], None] | None = None
 ) -> StringField:
+    """A person's email address, checked as every public form checks it."""
     return StringField(
         label,
         filters=[strip],
@@ -147,20 +148,22 @@ def _email_field(
     )
 
 
+def person_name_field(label: str, required_message: str) -> StringField:
+    """A person's name as they sign it: one line, no address, link or hidden characters."""
+    return StringField(
+        label,
+        filters=[strip],
+        validators=[DataRequired(required_message), Length(max=120), single_line, person_name],
+    )
+
+
 class LetterForm(SignedForm):
     """What the person writes, and what the preview carries forward."""
 
-    name = StringField(
-        "Your full name",
-        filters=[strip],
-        validators=[
-            DataRequired("Please enter your name, so your MP knows who is writing."),
-            Length(max=120),
-            single_line,
-            person_name,
-        ],
+    name = person_name_field(
+        "Your full name", "Please enter your name, so your MP knows who is writing."
     )
-    email = _email_field(required=EmailUnlessPrinted())
+    email = email_field(required=EmailUnlessPrinted())
     address = TextAreaField(
         "Your street address",
         filters=[multiline_filter],
@@ -300,4 +303,4 @@ class ResendForm(SignedForm):
 class ChangeEmailForm(ResendForm):
     """A corrected email address for a letter awaiting confirmation."""
 
-    email = _email_field("The right email address")
+    email = email_field("The right email address")

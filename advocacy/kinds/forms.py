@@ -18,12 +18,13 @@ from advocacy.campaigns.forms import (
     MAX_PERSONAL_WORDS,
     MIN_PERSONAL_WORDS,
     SignedForm,
-    email_check,
+    email_field,
+    person_name_field,
     postcode_field_check,
     strip,
 )
 from advocacy.kinds import countries
-from advocacy.validation import multiline_filter, person_name, single_line
+from advocacy.validation import multiline_filter, single_line
 
 MAX_COMMENT = 200
 COUNTRY_CHOICES = [
@@ -47,21 +48,10 @@ def uk_postcode_only(form: Form, field: StringField) -> None:
 class SignForm(SignedForm):
     """Name, email and country; a UK postcode and a one-line comment if the signer wishes."""
 
-    name = StringField(
-        "Your full name",
-        filters=[strip],
-        validators=[
-            DataRequired("Please enter your name: it is what the officials will read."),
-            Length(max=120),
-            single_line,
-            person_name,
-        ],
+    name = person_name_field(
+        "Your full name", "Please enter your name: it is what the officials will read."
     )
-    email = StringField(
-        "Your email address",
-        filters=[strip],
-        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
-    )
+    email = email_field()
     country = SelectField(
         "Your country",
         choices=COUNTRY_CHOICES,
@@ -98,16 +88,7 @@ class PrintedLetterForm(SignedForm):
     """A printed letter: who to, the writer's name and country, their words, a return address."""
 
     recipient = SelectField("Who you are writing to", coerce=int, validate_choice=True)
-    name = StringField(
-        "Your name, as you will sign it",
-        filters=[strip],
-        validators=[
-            DataRequired("Please enter your name."),
-            Length(max=120),
-            single_line,
-            person_name,
-        ],
-    )
+    name = person_name_field("Your name, as you will sign it", "Please enter your name.")
     country = SelectField(
         "Your country",
         choices=COUNTRY_CHOICES,
@@ -169,11 +150,7 @@ class NominationForm(SignedForm):
         filters=[strip],
         validators=[DataRequired("Please enter your name."), Length(max=200), single_line],
     )
-    nominator_email = StringField(
-        "Your email address",
-        filters=[strip],
-        validators=[DataRequired("Please enter your email address."), Length(max=254), email_check],
-    )
+    nominator_email = email_field()
     understood = BooleanField(
         "I have read the warning above, and the family agrees to this nomination",
         validators=[DataRequired("Please confirm that you have read the warning.")],
@@ -184,16 +161,7 @@ class EventLetterForm(SignedForm):
     """A letter written at an event, for the organisers to print with the others."""
 
     recipient = HiddenField(validators=[DataRequired()])
-    name = StringField(
-        "Your name, as you will sign it",
-        filters=[strip],
-        validators=[
-            DataRequired("Please enter your name."),
-            Length(max=120),
-            single_line,
-            person_name,
-        ],
-    )
+    name = person_name_field("Your name, as you will sign it", "Please enter your name.")
     country = SelectField(
         "Your country",
         choices=COUNTRY_CHOICES,
