@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
+from advocacy.campaigns.addressing import letter_date
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import Letter, LetterState, Notification, NotificationKind, utcnow
 from advocacy.responses.tokens import reply_address
@@ -236,7 +237,7 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         context = {
             "sender_name": _one_line(letter.sender_name),
             "link_url": privacy_url(letter.email_digest, settings),
-            "expires_at": f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}",
+            "expires_at": f"{expires:%H:%M} UTC on {letter_date(expires)}",
             "site_name": settings.mail_from_name,
         }
     elif kind == NotificationKind.REVIEW_REQUEST:
@@ -257,7 +258,7 @@ def compose_notification(notification: Notification, settings: Settings) -> Outg
         context = {
             **letter_context(letter),
             "confirm_url": confirmation_url(letter, settings),
-            "expires_on": f"{expires.day} {expires:%B %Y}",
+            "expires_on": letter_date(expires),
         }
     else:
         raise ValueError(f"no template for notification kind {kind}")

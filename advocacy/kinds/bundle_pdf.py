@@ -19,6 +19,7 @@ from datetime import datetime
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
+from advocacy.campaigns.addressing import letter_date
 from advocacy.kinds.fonts import FontFile, font
 
 # Rows of the name list per A4 page, and its columns (mm from the left edge).
@@ -128,7 +129,7 @@ def bundle_pdf(summary: BundleSummary, signers: Iterable[tuple[str, str]]) -> by
     doc.paragraph(summary.campaign_title, size=16, style="B")
     to = summary.target_name + (f", {summary.target_role}" if summary.target_role else "")
     doc.paragraph(f"To {to}")
-    made = f"{summary.made_at.day} {summary.made_at:%B %Y}"
+    made = letter_date(summary.made_at)
     total = summary.previous_count + summary.count
     if summary.previous_count:
         doc.paragraph(

@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 from flask import render_template
 from pypdf import PdfWriter
 
+from advocacy.campaigns.addressing import letter_date
+
 # Countries that use US Letter paper and No. 10 envelopes; everywhere else uses A4 and DL.
 LETTER_PAPER_COUNTRIES = frozenset(
     {"US", "CA", "MX", "PH", "CL", "CO", "VE", "GT", "CR", "PA", "DO", "PR", "SV", "NI", "BZ"}
@@ -77,7 +79,7 @@ class PrintedLetter:
             "recipient_lines": lines(f"{self.recipient_name}\n{self.recipient_address}"),
             "return_lines": lines(self.return_address),
             "paragraphs": [lines(p) for p in self.body.split("\n\n") if p.strip()],
-            "date_text": f"{self.written_on.day} {self.written_on:%B %Y}",
+            "date_text": letter_date(self.written_on),
         }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Insert, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from advocacy.campaigns.addressing import letter_date
 from advocacy.delivery.compose import author_email, letter_context
 from advocacy.delivery.mail import OutgoingEmail
 from advocacy.models import (
@@ -202,7 +203,7 @@ def compose_question(
     sent = letter.delivered_at or letter.sent_at or utcnow()
     context = {
         **letter_context(letter),
-        "sent_on": f"{sent.day} {sent:%B %Y}",
+        "sent_on": letter_date(sent),
         "links": answer_links(letter, settings),
         "answer_labels": {a.value: label for a, label in ANSWER_LABELS.items()},
         "usefulness_labels": {u.value: label for u, label in USEFULNESS_LABELS.items()},

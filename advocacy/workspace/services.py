@@ -20,6 +20,7 @@ from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from advocacy.campaigns.addressing import letter_date
 from advocacy.config import Settings
 from advocacy.models import (
     Notification,
@@ -501,5 +502,5 @@ def staff_email_context(notification: Notification, settings: Settings) -> dict[
         "staff_name": token.user.label,
         "role": token.user.role,
         "link": link_url(token, settings),
-        "expires_at": f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}",
+        "expires_at": f"{expires:%H:%M} UTC on {letter_date(expires)}",
     }
