@@ -295,7 +295,7 @@ class WithdrawForm(SignedForm):
 
 
 class ResendForm(SignedForm):
-    """The check-email page's buttons: send the link again, or do not send the letter."""
+    """The check-email page's button that sends the confirmation link again."""
 
     letter = HiddenField(validators=[DataRequired()])
 
