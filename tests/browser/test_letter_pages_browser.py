@@ -106,6 +106,8 @@ def test_the_preview_letter_grows_instead_of_scrolling_in_its_box(
     _fill(page)
     page.click("text=Preview my letter")
     page.wait_for_selector("h1:has-text('Check your letter')")
+    # The heading can be there before the stylesheet and journey.js have been applied.
+    page.wait_for_load_state("load")
     heights = page.evaluate(
         "(() => { const b = document.querySelector('textarea[name=body]');"
         " return [b.scrollHeight, b.clientHeight]; })()"
@@ -115,6 +117,8 @@ def test_the_preview_letter_grows_instead_of_scrolling_in_its_box(
 
 
 def _fits(page: Any, width: int) -> None:
+    # Measured once the stylesheet has loaded, not as soon as the heading is parsed.
+    page.wait_for_load_state("load")
     wide = page.evaluate(
         f"Array.from(document.querySelectorAll('body *'))"
         f".filter(e => e.getBoundingClientRect().right > {width} + 1)"
