@@ -20,6 +20,7 @@ from advocacy.config import Settings
 from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from tests.conftest import clean_database
+from tests.fakes.sendgrid import DEFAULT_API_KEY
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -51,6 +52,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         )
         yield instance
         instance.close()
+
+
+def live_env(port: int, postcodes_url: str, sendgrid_url: str) -> dict[str, str]:
+    """Settings for an app served on loopback `port`, with fake postcodes.io and SendGrid."""
+    return {
+        "BASE_URL": f"http://127.0.0.1:{port}",
+        "POSTCODES_IO_URL": postcodes_url,
+        "MAIL_BACKEND": "sendgrid",
+        "SENDGRID_API_KEY": DEFAULT_API_KEY,
+        "SENDGRID_API_HOST": sendgrid_url,
+    }
 
 
 def free_port() -> int:

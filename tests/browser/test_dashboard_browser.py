@@ -18,10 +18,10 @@ from advocacy.delivery.mail import make_backend
 from advocacy.delivery.worker import Worker
 from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
-from tests.browser.conftest import LiveServer, free_port
+from tests.browser.conftest import LiveServer, free_port, live_env
 from tests.conftest import clean_database, make_settings
 from tests.fakes import MembersApiFake, PostcodesIoFake
-from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
+from tests.fakes.sendgrid import FakeSendGrid
 from tests.workspace.conftest import STAFF_PASSWORD, _cheap_password_hashes, create_staff
 
 pytestmark = pytest.mark.browser
@@ -47,12 +47,8 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSe
             database_url,
             tmp_path / "instance",
             env={
-                "BASE_URL": f"http://127.0.0.1:{port}",
-                "POSTCODES_IO_URL": postcodes.url,
+                **live_env(port, postcodes.url, sendgrid.url),
                 "MEMBERS_API_URL": members.url,
-                "MAIL_BACKEND": "sendgrid",
-                "SENDGRID_API_KEY": DEFAULT_API_KEY,
-                "SENDGRID_API_HOST": sendgrid.url,
             },
         )
         app = create_app(settings)

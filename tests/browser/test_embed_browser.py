@@ -24,10 +24,17 @@ from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.models import Letter, PartnerConsent, Signature
 from advocacy.partners.services import PartnerDetails, save_partner
-from tests.browser.conftest import CHROMIUM_ARGS, LiveServer, chromium_path, free_port, seeded_app
+from tests.browser.conftest import (
+    CHROMIUM_ARGS,
+    LiveServer,
+    chromium_path,
+    free_port,
+    live_env,
+    seeded_app,
+)
 from tests.conftest import make_settings
 from tests.fakes import PostcodesIoFake
-from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
+from tests.fakes.sendgrid import FakeSendGrid
 
 pytestmark = pytest.mark.browser
 
@@ -97,11 +104,7 @@ def sites(
             database_url,
             tmp_path / "instance",
             env={
-                "BASE_URL": f"http://127.0.0.1:{app_port}",
-                "POSTCODES_IO_URL": postcodes.url,
-                "MAIL_BACKEND": "sendgrid",
-                "SENDGRID_API_KEY": DEFAULT_API_KEY,
-                "SENDGRID_API_HOST": sendgrid.url,
+                **live_env(app_port, postcodes.url, sendgrid.url),
             },
         )
         with seeded_app(settings, database_url) as app:

@@ -15,10 +15,10 @@ from advocacy.delivery.mail import make_backend
 from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterState
-from tests.browser.conftest import LiveServer, free_port, seeded_app
+from tests.browser.conftest import LiveServer, free_port, live_env, seeded_app
 from tests.conftest import make_settings
 from tests.fakes import MembersApiFake, PostcodesIoFake, contact_entry
-from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
+from tests.fakes.sendgrid import FakeSendGrid
 
 pytestmark = pytest.mark.browser
 
@@ -51,12 +51,8 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSe
             database_url,
             tmp_path / "instance",
             env={
-                "BASE_URL": f"http://127.0.0.1:{port}",
-                "POSTCODES_IO_URL": postcodes.url,
+                **live_env(port, postcodes.url, sendgrid.url),
                 "MEMBERS_API_URL": members.url,
-                "MAIL_BACKEND": "sendgrid",
-                "SENDGRID_API_KEY": DEFAULT_API_KEY,
-                "SENDGRID_API_HOST": sendgrid.url,
             },
         )
         with seeded_app(settings, database_url) as app:

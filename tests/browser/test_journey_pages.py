@@ -26,10 +26,10 @@ from advocacy.delivery.worker import Worker
 from advocacy.directory.service import invalidate_directory_cache
 from advocacy.extensions import db
 from advocacy.models import MemberOfParliament
-from tests.browser.conftest import LiveServer, free_port, seeded_app
+from tests.browser.conftest import LiveServer, free_port, live_env, seeded_app
 from tests.conftest import make_settings
 from tests.fakes import PostcodesIoFake
-from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
+from tests.fakes.sendgrid import FakeSendGrid
 
 pytestmark = pytest.mark.browser
 
@@ -102,11 +102,7 @@ def journey(
             database_url,
             tmp_path_factory.mktemp("instance"),
             env={
-                "BASE_URL": f"http://127.0.0.1:{port}",
-                "POSTCODES_IO_URL": postcodes.url,
-                "MAIL_BACKEND": "sendgrid",
-                "SENDGRID_API_KEY": DEFAULT_API_KEY,
-                "SENDGRID_API_HOST": sendgrid.url,
+                **live_env(port, postcodes.url, sendgrid.url),
                 # Every page is reached from the start, from one address, in the same words.
                 "RATE_LIMIT_LOOKUP": "10000 per minute",
                 "RATE_LIMIT_SEND": "10000 per hour",

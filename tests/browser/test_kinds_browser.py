@@ -22,10 +22,10 @@ from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from advocacy.kinds import bundles
 from advocacy.models import Campaign, MemberOfParliament
-from tests.browser.conftest import LiveServer, free_port
+from tests.browser.conftest import LiveServer, free_port, live_env
 from tests.conftest import clean_database, make_settings
 from tests.fakes import PostcodesIoFake
-from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
+from tests.fakes.sendgrid import FakeSendGrid
 from tests.kinds.conftest import PETITION, XI, make_petition, pdf_text
 from tests.kinds.test_postal import POSTAL, PRISON_ADDRESS, WORDS, make_postal
 
@@ -46,11 +46,7 @@ def live(
             database_url,
             tmp_path / "instance",
             env={
-                "BASE_URL": f"http://127.0.0.1:{port}",
-                "POSTCODES_IO_URL": postcodes.url,
-                "MAIL_BACKEND": "sendgrid",
-                "SENDGRID_API_KEY": DEFAULT_API_KEY,
-                "SENDGRID_API_HOST": sendgrid.url,
+                **live_env(port, postcodes.url, sendgrid.url),
             },
         )
         app = create_app(settings)

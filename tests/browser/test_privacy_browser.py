@@ -19,10 +19,10 @@ from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.models import Campaign, Letter, LetterState, Signature
 from advocacy.privacy import services
-from tests.browser.conftest import LiveServer, free_port, seeded_app
+from tests.browser.conftest import LiveServer, free_port, live_env, seeded_app
 from tests.conftest import make_settings
 from tests.fakes import PostcodesIoFake
-from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
+from tests.fakes.sendgrid import FakeSendGrid
 from tests.privacy.conftest import AYESHA, add_person
 from tests.words.conftest import CIRCULATED, CIRCULATED_AGAIN
 from tests.words.test_services import _confirm, _letter
@@ -72,11 +72,7 @@ def live(browser: Any, database_url: str, tmp_path: Path) -> Iterator[Live]:
             database_url,
             tmp_path / "instance",
             env={
-                "BASE_URL": f"http://127.0.0.1:{port}",
-                "POSTCODES_IO_URL": postcodes.url,
-                "MAIL_BACKEND": "sendgrid",
-                "SENDGRID_API_KEY": DEFAULT_API_KEY,
-                "SENDGRID_API_HOST": sendgrid.url,
+                **live_env(port, postcodes.url, sendgrid.url),
             },
         )
         with seeded_app(settings, database_url) as app:
