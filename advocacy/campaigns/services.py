@@ -15,7 +15,7 @@ from flask import current_app
 from jinja2 import StrictUndefined, Template, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -401,9 +401,12 @@ def find_letter_for_token(
 
 def confirm(session: Session, letter: Letter, settings: Settings) -> Confirmation:
     """Confirm a letter: record the signature and queue the letter in one transaction."""
-    if letter.state != LetterState.AWAITING_CONFIRMATION:
+    if letter.state != LetterState.AWAITING_CONFIRMATION or not _hold_while_waiting(
+        session, letter
+    ):
         return Confirmation(letter=letter, newly_confirmed=False)
     if not letter.campaign.is_live:
+        session.rollback()
         raise CampaignClosed("This campaign has closed and no longer accepts letters.")
     signature = Signature(
         campaign_id=letter.campaign_id,
@@ -458,8 +461,33 @@ def _confirmations(session: Session, letter: Letter) -> list[Notification]:
     )
 
 
-def _still_waiting(letter: Letter) -> None:
-    if letter.state != LetterState.AWAITING_CONFIRMATION:
+def _hold_while_waiting(session: Session, letter: Letter) -> bool:
+    """Whether the letter still awaits its link in the database; if so, hold it until commit.
+
+    Confirm, withdraw, resend and change of address each act on a letter read a moment
+    before, and two of them can run at once (a double click, the withdraw button pressed
+    while the confirm button's request is still running). A guarded UPDATE that changes
+    nothing takes the row's write lock and checks the state the other request left. A
+    withdrawn letter is then never confirmed, a confirmed one never erased, and an erased one
+    never given back an address. On refusal the transaction is rolled back, so the letter
+    reads as the other request left it.
+    """
+    held = session.execute(
+        update(Letter)
+        .where(Letter.id == letter.id, Letter.state == LetterState.AWAITING_CONFIRMATION)
+        .values(state_changed_at=Letter.state_changed_at)
+        .execution_options(synchronize_session=False)
+    )
+    if held.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    session.rollback()
+    return False
+
+
+def _still_waiting(session: Session, letter: Letter) -> None:
+    if letter.state != LetterState.AWAITING_CONFIRMATION or not _hold_while_waiting(
+        session, letter
+    ):
         raise LetterNotWaiting(
             "This letter is no longer waiting for its link: it has been confirmed, withdrawn "
             "or has expired."
@@ -478,7 +506,7 @@ def _room_for_another(notes: list[Notification]) -> None:
 
 def resend_confirmation(session: Session, letter: Letter) -> bool:
     """Queue the confirmation email again; False when one is already on its way."""
-    _still_waiting(letter)
+    _still_waiting(session, letter)
     notes = _confirmations(session, letter)
     if any(n.state in {NotificationState.QUEUED, NotificationState.SENDING} for n in notes):
         return False
@@ -494,7 +522,7 @@ def resend_confirmation(session: Session, letter: Letter) -> bool:
 
 def change_address(session: Session, letter: Letter, email: str, secret_key: str) -> None:
     """Send the confirmation to a corrected address instead; links already sent stop working."""
-    _still_waiting(letter)
+    _still_waiting(session, letter)
     digest = email_digest(email, secret_key)
     # As in submit: whether that address has signed is told only to its inbox.
     if (
@@ -535,7 +563,7 @@ def withdraw(session: Session, letter: Letter, reason: str) -> None:
     The email's keyed hash goes too (nothing is left to match the person by), and so do
     partner consents given with the letter and never confirmed: they would never count.
     """
-    _still_waiting(letter)
+    _still_waiting(session, letter)
     erase_letters(session, [letter.id], utcnow(), reason)
     drop_unconfirmed_consents(session, letter.id)
     session.commit()

@@ -751,11 +751,16 @@ def confirm(token: str) -> ResponseReturnValue:
             return _render_already_sent(letter, services.refuse(db.session, letter))
         return _render_confirm(letter, token, form)
     try:
-        services.confirm(db.session, letter, _settings())
+        confirmed = services.confirm(db.session, letter, _settings())
     except services.AlreadySigned:
         return _render_already_sent(letter, services.refuse(db.session, letter), 409)
     except services.JourneyError as exc:
         return _render_confirm(letter, token, None, exc.message, 409)
+    if not confirmed.newly_confirmed:
+        # Withdrawn or expired while this request ran: its page says so.
+        stopped = _stopped(letter)
+        if stopped is not None:
+            return stopped
     # A letter held for review says so on the thank-you page.
     thanks_url = url_for("campaigns.thanks", slug=letter.campaign.slug)
     if letter.state == LetterState.HELD:

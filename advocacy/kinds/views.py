@@ -170,12 +170,15 @@ def confirm(token: str) -> ResponseReturnValue:
             return _already_signed(context)
         return _render_confirm(token, context, form)
     try:
-        journey.confirm(db.session, letter, _settings())
+        confirmed = journey.confirm(db.session, letter, _settings())
     except journey.AlreadySigned:
         journey.refuse(db.session, letter)
         return _already_signed(context)
     except journey.JourneyError as exc:
         return render_template("kinds/confirm.html", message=exc.message, **context), 409
+    if not confirmed.newly_confirmed and letter.state == LetterState.EXPIRED:
+        # Withdrawn or expired while this request ran: the link's own page says which.
+        return redirect(url_for("signing.confirm", token=token), code=303)
     return redirect(url_for("signing.thanks", slug=campaign.slug), code=303)
 
 
@@ -215,7 +218,11 @@ def withdraw(token: str) -> ResponseReturnValue:
         }
         message = " ".join(form.csrf_token.errors) or "Please try again."
         return _render_confirm(token, context, ConfirmForm(formdata=None), message)
-    journey.withdraw(db.session, letter, journey.WITHDRAWN_REASON)
+    try:
+        journey.withdraw(db.session, letter, journey.WITHDRAWN_REASON)
+    except journey.LetterNotWaiting:
+        # Confirmed while this request ran: the link's own page says so.
+        return redirect(url_for("signing.confirm", token=token), code=303)
     return _render_withdrawn(campaign)
 
 

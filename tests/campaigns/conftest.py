@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,9 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from advocacy.campaigns import services
 from advocacy.campaigns.seed import seed_campaigns
 from advocacy.config import Settings
 from advocacy.directory.snapshot import load_snapshot
+from advocacy.models import Letter, LetterState
 from tests.conftest import make_settings
 from tests.fakes.postcodes_io import PostcodesIoFake
 
@@ -168,3 +170,24 @@ def visible_text(response: TestResponse) -> str:
     """A page's text as a person reads it: tags removed, whitespace collapsed."""
     markup = response.get_data(as_text=True)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
+
+
+def after_reading(
+    monkeypatch: pytest.MonkeyPatch, other: Session, act: Callable[[Session, Letter], object]
+) -> None:
+    """Let another request `act` on each waiting letter just after this request has read it.
+
+    Two requests for one letter at once (a double click, two buttons pressed together): this
+    one found the letter awaiting its link, and the other finishes before this one acts.
+    """
+    find = services.find_letter_for_token
+
+    def find_then_lose_the_race(session: Session, token: str, *args: str) -> Letter | None:
+        letter = find(session, token, *args)
+        if letter is not None and letter.state == LetterState.AWAITING_CONFIRMATION:
+            copy = other.get(Letter, letter.id)
+            assert copy is not None
+            act(other, copy)
+        return letter
+
+    monkeypatch.setattr(services, "find_letter_for_token", find_then_lose_the_race)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from advocacy.campaigns import services
 from advocacy.delivery.compose import LETTER_KIND
 from advocacy.delivery.personal_data import ERASED_BY_RETENTION, erase_letters
+from advocacy.extensions import db
 from advocacy.models import (
     Campaign,
     CampaignStatus,
@@ -24,7 +26,13 @@ from advocacy.models import (
     Signature,
     utcnow,
 )
-from tests.campaigns.conftest import CAMPAIGN, csrf_token, page_form, send_letter
+from tests.campaigns.conftest import (
+    CAMPAIGN,
+    after_reading,
+    csrf_token,
+    page_form,
+    send_letter,
+)
 from tests.campaigns.test_journey import _confirm_link, raw, text
 from tests.delivery.helpers import make_worker
 from tests.fakes.sendgrid import FakeSendGrid
@@ -345,3 +353,113 @@ def test_a_purged_earlier_letter_shows_nothing_of_it(
     assert "earlier-letter" not in raw(page)
     assert "https://wa.me/?text=" in raw(page)
     assert_erased(session, second, services.REFUSED_REASON)
+
+
+# Two requests for one letter at once ----------------------------------------------------------
+# Each request reads the letter, then acts on it. These tests let the other request finish in
+# between, as it does when a person double-clicks or presses "Don't send it" while the confirm
+# button's request is still running.
+
+
+@pytest.fixture
+def other_request(app: Flask) -> Iterator[Session]:
+    """A second request's own database session."""
+    with Session(db.engine) as other:
+        yield other
+
+
+def read_by(other: Session, letter: Letter) -> Letter:
+    """The letter as another request has just read it: still awaiting its link."""
+    copy = other.get(Letter, letter.id)
+    assert copy is not None
+    assert copy.state == LetterState.AWAITING_CONFIRMATION
+    return copy
+
+
+def test_a_letter_withdrawn_meanwhile_is_never_confirmed(
+    client: FlaskClient,
+    app: Flask,
+    session: Session,
+    other_request: Session,
+    fake_sendgrid: FakeSendGrid,
+) -> None:
+    write(client, "I pressed both buttons at once.")
+    letter = letter_with(session, "both buttons")
+    confirming = read_by(other_request, letter)
+    services.withdraw(session, letter, services.WITHDRAWN_REASON)
+
+    outcome = services.confirm(other_request, confirming, app.config["SETTINGS"])
+    assert not outcome.newly_confirmed
+    assert services.is_withdrawn(confirming)
+    assert session.scalars(select(Signature)).all() == []
+    assert_erased(session, letter, services.WITHDRAWN_REASON)
+    drain(app, fake_sendgrid)
+    assert fake_sendgrid.accepted == []
+
+
+@pytest.mark.parametrize("second", ["withdraw", "confirm again"])
+def test_a_letter_confirmed_meanwhile_is_sent_whole_and_once(
+    second: str,
+    client: FlaskClient,
+    app: Flask,
+    session: Session,
+    other_request: Session,
+    fake_sendgrid: FakeSendGrid,
+) -> None:
+    write(client, "I pressed a button, then another.")
+    letter = letter_with(session, "then another")
+    stale = read_by(other_request, letter)
+    assert services.confirm(session, letter, app.config["SETTINGS"]).newly_confirmed
+
+    if second == "withdraw":
+        with pytest.raises(services.LetterNotWaiting):
+            services.withdraw(other_request, stale, services.WITHDRAWN_REASON)
+    else:
+        # A double click: not taken for a second letter from the same person, to be erased.
+        assert not services.confirm(other_request, stale, app.config["SETTINGS"]).newly_confirmed
+    # The letter is counted once and goes out whole.
+    assert len(session.scalars(select(Signature)).all()) == 1
+    drain(app, fake_sendgrid)
+    [received] = to_the_mp(fake_sendgrid)
+    assert "then another" in received
+
+
+def test_an_erased_letter_is_never_given_a_new_address(
+    client: FlaskClient, app: Flask, session: Session, other_request: Session
+) -> None:
+    write(client, "I fixed my address and withdrew at once.")
+    letter = letter_with(session, "fixed my address")
+    changing = read_by(other_request, letter)
+    services.withdraw(session, letter, services.WITHDRAWN_REASON)
+
+    with pytest.raises(services.LetterNotWaiting):
+        services.change_address(
+            other_request, changing, "ayesha.k@example.org", app.config["SECRET_KEY"]
+        )
+    with pytest.raises(services.LetterNotWaiting):
+        services.resend_confirmation(other_request, changing)
+    assert_erased(session, letter, services.WITHDRAWN_REASON)
+
+
+def test_pressing_confirm_as_the_letter_is_withdrawn_says_it_will_not_be_sent(
+    client: FlaskClient,
+    app: Flask,
+    session: Session,
+    other_request: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write(client, "Both buttons, one after the other.")
+    letter = letter_with(session, "Both buttons")
+    link = _confirm_link(app, session, letter)
+    token = csrf_token(raw(client.get(link)))
+    after_reading(
+        monkeypatch,
+        other_request,
+        lambda other, copy: services.withdraw(other, copy, services.WITHDRAWN_REASON),
+    )
+
+    late = client.post(link, data={"csrf_token": token})
+    assert late.status_code == 410
+    assert "Your letter will not be sent" in text(late)
+    assert session.scalars(select(Signature)).all() == []
+    assert_erased(session, letter, services.WITHDRAWN_REASON)

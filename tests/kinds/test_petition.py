@@ -8,15 +8,18 @@ import io
 import re
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy import kinds
+from advocacy.campaigns import services as journey
 from advocacy.config import Settings
 from advocacy.delivery.events import apply_events
 from advocacy.delivery.mail import make_backend
+from advocacy.extensions import db
 from advocacy.kinds import bundles
 from advocacy.models import (
     BundleState,
@@ -27,6 +30,7 @@ from advocacy.models import (
     Signature,
     utcnow,
 )
+from tests.campaigns.conftest import after_reading, csrf_token
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.kinds.conftest import ERKIN, MA, PETITION, XI, latest_link, pdf_text, sign, signed
 
@@ -302,3 +306,46 @@ def test_a_signer_can_stop_their_signature_and_it_is_erased_at_once(
 
 def test_the_signing_form_is_never_stored(petition: Campaign, client: FlaskClient) -> None:
     assert client.get(f"/campaigns/{PETITION}/sign").headers["Cache-Control"] == "no-store"
+
+
+def test_confirming_as_the_signature_is_withdrawn_counts_nothing(
+    petition: Campaign,
+    client: FlaskClient,
+    session: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert sign(client)[0] == 303
+    link = latest_link(session, settings)
+    token = csrf_token(client.get(link).get_data(as_text=True))
+    with Session(db.engine) as other:
+        after_reading(
+            monkeypatch, other, lambda s, sig: journey.withdraw(s, sig, journey.WITHDRAWN_REASON)
+        )
+        late = client.post(link, data={"csrf_token": token})
+    assert late.status_code == 303
+    assert late.headers["Location"] == link
+    assert "will not be counted" in client.get(link).get_data(as_text=True)
+    assert session.scalars(select(Signature)).all() == []
+
+
+def test_withdrawing_as_the_signature_is_confirmed_keeps_it_counted(
+    petition: Campaign,
+    client: FlaskClient,
+    session: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert sign(client)[0] == 303
+    link = latest_link(session, settings)
+    token = _withdraw_token(client.get(link).get_data(as_text=True))
+    with Session(db.engine) as other:
+        after_reading(monkeypatch, other, lambda s, sig: journey.confirm(s, sig, settings))
+        late = client.post(f"{link}/withdraw", data={"csrf_token": token})
+    assert late.status_code == 303
+    assert late.headers["Location"] == link
+    session.expire_all()
+    letter = session.scalars(select(Letter)).one()
+    assert letter.state != LetterState.EXPIRED
+    assert letter.sender_name == "Marie Dupont"
+    assert len(session.scalars(select(Signature)).all()) == 1
