@@ -43,7 +43,8 @@
 
   function counter(field) {
     var min = parseInt(field.getAttribute("minlength") || "0", 10);
-    var max = parseInt(field.getAttribute("maxlength") || "0", 10);
+    // The limit is data-maxlength (see _macros.html): nothing typed or pasted is cut off.
+    var max = parseInt(field.getAttribute("data-maxlength") || "0", 10);
     if (!max) { return; }
     // Shown at once as the person types; read out only once they pause, so a screen
     // reader is not talking over every key.

@@ -86,6 +86,27 @@ def test_live_count_counts_as_the_server_does(browser: Any, server: LiveServer) 
     page.context.close()
 
 
+def test_words_past_the_limit_are_kept_and_counted_not_cut_off(
+    browser: Any, server: LiveServer
+) -> None:
+    page = _page(browser)
+    _write_page(page, server)
+    _fill(page)
+    # Pasted in one go, as someone bringing words written elsewhere would.
+    words = "My brother was taken in 2017. " * 100 + "The end."
+    too_many = len(words) - 3000
+    page.fill("textarea[name=personal_words]", words)
+    assert len(page.input_value("textarea[name=personal_words]")) == len(words)
+    count = page.locator(".char-count")
+    assert count.inner_text() == f"{len(words):,} characters: {too_many} too many."
+    page.click("text=Preview my letter")
+    page.wait_for_selector(".error-summary")
+    assert "Please write between 20 and 3,000" in page.locator(".error-summary").inner_text()
+    # Everything typed comes back, to be shortened rather than written again.
+    assert page.input_value("textarea[name=personal_words]") == words
+    page.context.close()
+
+
 def test_a_failed_submit_puts_the_focus_on_the_error_summary(
     browser: Any, server: LiveServer
 ) -> None:

@@ -111,7 +111,9 @@ def test_write_page_states_the_length_of_own_words_before_it_is_broken(
     assert field
     # The numbers journey.js counts against are the validator's own.
     assert f'minlength="{MIN_PERSONAL_WORDS}"' in field.group(0)
-    assert f'maxlength="{MAX_PERSONAL_WORDS}"' in field.group(0)
+    assert f'data-maxlength="{MAX_PERSONAL_WORDS}"' in field.group(0)
+    # No maxlength: a browser would cut pasted words short without saying so.
+    assert " maxlength=" not in field.group(0)
     assert 'data-count="characters"' in field.group(0)
     assert 'aria-describedby="personal_words-hint"' in field.group(0)
     assert "/static/journey.js" in page
