@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -17,10 +18,12 @@ from werkzeug.serving import make_server
 from advocacy import create_app
 from advocacy.campaigns.seed import seed_campaigns
 from advocacy.config import Settings
+from advocacy.delivery.mail import make_backend
+from advocacy.delivery.worker import Worker
 from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from tests.conftest import clean_database
-from tests.fakes.sendgrid import DEFAULT_API_KEY
+from tests.fakes.sendgrid import DEFAULT_API_KEY, FakeSendGrid
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -108,3 +111,20 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parents[2] / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+def drain(app: Flask) -> None:
+    """Run the delivery worker (and its scheduled deliveries) until nothing is due."""
+    settings = app.config["SETTINGS"]
+    Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
+
+
+def emailed_link(sendgrid: FakeSendGrid, base_url: str, to: str, path: str) -> str:
+    """The newest link starting `base_url` + `path` in a message the fake accepted for `to`."""
+    for message in reversed(sendgrid.accepted):
+        if to in message.to:
+            text = message.content("text/plain") or ""
+            found = re.search(rf"{re.escape(base_url)}{re.escape(path)}\S+", text)
+            if found:
+                return found.group(0)
+    raise AssertionError(f"no {path} link emailed to {to}")

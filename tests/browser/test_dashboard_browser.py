@@ -14,11 +14,9 @@ from flask import Flask
 
 from advocacy import create_app
 from advocacy.campaigns.seed import seed_campaigns
-from advocacy.delivery.mail import make_backend
-from advocacy.delivery.worker import Worker
 from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
-from tests.browser.conftest import LiveServer, free_port, live_env
+from tests.browser.conftest import LiveServer, drain, free_port, live_env
 from tests.conftest import clean_database, make_settings
 from tests.fakes import MembersApiFake, PostcodesIoFake
 from tests.fakes.sendgrid import FakeSendGrid
@@ -60,12 +58,6 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSe
             with LiveServer(app, port) as server:
                 yield server, sendgrid, app
         db.dispose()
-
-
-def drain(app: Flask) -> None:
-    """Run the delivery worker until nothing is due."""
-    settings = app.config["SETTINGS"]
-    Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
 
 
 def _write_a_letter(page: Any, server: LiveServer, sendgrid: FakeSendGrid, app: Flask) -> None:

@@ -19,8 +19,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from advocacy.delivery.mail import make_backend
-from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.models import Letter, PartnerConsent, Signature
 from advocacy.partners.services import PartnerDetails, save_partner
@@ -28,6 +26,7 @@ from tests.browser.conftest import (
     CHROMIUM_ARGS,
     LiveServer,
     chromium_path,
+    drain,
     free_port,
     live_env,
     seeded_app,
@@ -124,12 +123,6 @@ def sites(
                 other = HostPage(server.url, other_port)
                 with host, other:
                     yield server, host, other, sendgrid, app
-
-
-def drain(app: Flask) -> None:
-    """Run the delivery worker until nothing is due."""
-    settings = app.config["SETTINGS"]
-    Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
 
 
 def test_a_partner_page_embeds_the_whole_journey(

@@ -11,11 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from advocacy.delivery.mail import make_backend
-from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterState
-from tests.browser.conftest import LiveServer, free_port, live_env, seeded_app
+from tests.browser.conftest import LiveServer, drain, free_port, live_env, seeded_app
 from tests.conftest import make_settings
 from tests.fakes import MembersApiFake, PostcodesIoFake, contact_entry
 from tests.fakes.sendgrid import FakeSendGrid
@@ -60,12 +58,6 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSe
             assert synced.exit_code == 0, synced.output
             with LiveServer(app, port) as server:
                 yield server, sendgrid, app
-
-
-def drain(app: Flask) -> None:
-    """Run the delivery worker until nothing is due."""
-    settings = app.config["SETTINGS"]
-    Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
 
 
 def test_journey_from_campaign_page_to_mps_inbox(

@@ -21,12 +21,17 @@ import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from flask import Flask
 
-from advocacy.delivery.mail import make_backend
-from advocacy.delivery.worker import Worker
 from advocacy.directory.service import invalidate_directory_cache
 from advocacy.extensions import db
 from advocacy.models import MemberOfParliament
-from tests.browser.conftest import LiveServer, free_port, live_env, seeded_app
+from tests.browser.conftest import (
+    LiveServer,
+    drain,
+    emailed_link,
+    free_port,
+    live_env,
+    seeded_app,
+)
 from tests.conftest import make_settings
 from tests.fakes import PostcodesIoFake
 from tests.fakes.sendgrid import FakeSendGrid
@@ -78,15 +83,8 @@ class Journey:
 
     def confirm_link(self, email: str) -> str:
         """Deliver the queued mail, then the confirmation link emailed to `email`."""
-        settings = self.app.config["SETTINGS"]
-        Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
-        for message in reversed(self.sendgrid.accepted):
-            if email in message.to:
-                text = message.content("text/plain") or ""
-                found = re.search(rf"{re.escape(self.server.url)}/letters/confirm/\S+", text)
-                if found:
-                    return found.group(0)
-        raise AssertionError(f"no confirmation link emailed to {email}")
+        drain(self.app)
+        return emailed_link(self.sendgrid, self.server.url, email, "/letters/confirm/")
 
 
 @pytest.fixture(scope="module")

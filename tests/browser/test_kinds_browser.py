@@ -16,13 +16,11 @@ from sqlalchemy import select
 
 from advocacy import create_app
 from advocacy.campaigns.seed import seed_campaigns
-from advocacy.delivery.mail import make_backend
-from advocacy.delivery.worker import Worker
 from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from advocacy.kinds import bundles
 from advocacy.models import Campaign, MemberOfParliament
-from tests.browser.conftest import LiveServer, free_port, live_env
+from tests.browser.conftest import LiveServer, drain, free_port, live_env
 from tests.conftest import clean_database, make_settings
 from tests.fakes import PostcodesIoFake
 from tests.fakes.sendgrid import FakeSendGrid
@@ -61,12 +59,6 @@ def live(
             with LiveServer(app, port) as server:
                 yield server, sendgrid, app
         db.dispose()
-
-
-def drain(app: Flask) -> None:
-    """Run the delivery worker (and its scheduled deliveries) until nothing is due."""
-    settings = app.config["SETTINGS"]
-    Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
 
 
 def _sign(page: Any, server: LiveServer, sendgrid: FakeSendGrid, app: Flask, **fields: str) -> None:

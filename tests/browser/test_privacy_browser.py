@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from advocacy.delivery.mail import make_backend
-from advocacy.delivery.worker import Worker
 from advocacy.extensions import db
 from advocacy.models import Campaign, Letter, LetterState, Signature
 from advocacy.privacy import services
-from tests.browser.conftest import LiveServer, free_port, live_env, seeded_app
+from tests.browser.conftest import LiveServer, drain, emailed_link, free_port, live_env, seeded_app
 from tests.conftest import make_settings
 from tests.fakes import PostcodesIoFake
 from tests.fakes.sendgrid import FakeSendGrid
@@ -48,18 +45,11 @@ class Live:
 
     def drain(self) -> None:
         """Run the delivery worker until nothing is due."""
-        settings = self.app.config["SETTINGS"]
-        Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
+        drain(self.app)
 
     def emailed_link(self, to: str, path: str) -> str:
         """The newest link under `path` in a message the fake accepted for `to`."""
-        for message in reversed(self.sendgrid.accepted):
-            if to in message.to:
-                text = message.content("text/plain") or ""
-                found = re.search(rf"{re.escape(self.server.url)}{re.escape(path)}\S+", text)
-                if found:
-                    return found.group(0)
-        raise AssertionError(f"no {path} link emailed to {to}")
+        return emailed_link(self.sendgrid, self.server.url, to, path)
 
 
 @pytest.fixture

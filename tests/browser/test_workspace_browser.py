@@ -13,14 +13,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from advocacy import create_app
-from advocacy.delivery.mail import make_backend
-from advocacy.delivery.worker import Worker
 from advocacy.directory.service import get_directory
 from advocacy.directory.snapshot import load_snapshot
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterState
 from advocacy.workspace.access import Role
-from tests.browser.conftest import LiveServer, free_port, live_env
+from tests.browser.conftest import LiveServer, drain, free_port, live_env
 from tests.conftest import clean_database, make_settings
 from tests.fakes import PostcodesIoFake
 from tests.fakes.sendgrid import FakeSendGrid
@@ -54,12 +52,6 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, FakeSe
             with LiveServer(app, port) as server:
                 yield server, sendgrid, app
         db.dispose()
-
-
-def drain(app: Flask) -> None:
-    """Run the delivery worker until nothing is due."""
-    settings = app.config["SETTINGS"]
-    Worker(settings, make_backend(settings), poll_seconds=0).run(once=True)
 
 
 def word_document(path: Path) -> Path:
