@@ -157,6 +157,41 @@ def person_name_field(label: str, required_message: str) -> StringField:
     )
 
 
+class OwnWordsLength(Length):
+    """The length of a person's own words; when they are off, how many they have written.
+
+    Without JavaScript there is no live count, and someone who pasted a page needs to know
+    how much to cut. The field's flags (minlength, maxlength) are Length's, so the page
+    states and counts against the same numbers.
+    """
+
+    def __call__(self, form: Form, field: Field) -> None:
+        length = len(field.data or "")
+        if length < self.min:
+            raise ValidationError(
+                f"Please write at least {self.min} characters in your own words "
+                f"(so far {length:,})."
+            )
+        if self.max != -1 and length > self.max:
+            raise ValidationError(
+                f"Please keep your own words to {self.max:,} characters: they are "
+                f"{length:,}, {length - self.max:,} too many."
+            )
+
+
+def own_words_field(required_message: str, description: str | None = None) -> TextAreaField:
+    """What a person adds in their own words, between MIN_ and MAX_PERSONAL_WORDS characters."""
+    return TextAreaField(
+        "In your own words",
+        description=description,
+        filters=[multiline_filter],
+        validators=[
+            DataRequired(required_message),
+            OwnWordsLength(min=MIN_PERSONAL_WORDS, max=MAX_PERSONAL_WORDS),
+        ],
+    )
+
+
 class LetterForm(SignedForm):
     """What the person writes, and what the preview carries forward."""
 
@@ -180,29 +215,15 @@ class LetterForm(SignedForm):
         filters=[strip],
         validators=[DataRequired("Please enter your postcode."), postcode_field_check],
     )
-    personal_words = TextAreaField(
-        "In your own words",
-        # Said before anyone can go over them; the field renders the same numbers as its
-        # minlength and maxlength, which journey.js counts against.
+    # Said before anyone can go over them; the field renders the same numbers as its
+    # minlength and data-maxlength, which journey.js counts against.
+    personal_words = own_words_field(
+        "Please add a few words of your own. Personal letters carry far more weight with MPs "
+        "than identical copies.",
         description=(
             f"Between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS:,} characters: a sentence "
             "or two is enough, a page at most."
         ),
-        filters=[multiline_filter],
-        validators=[
-            DataRequired(
-                "Please add a few words of your own. Personal letters carry far more weight "
-                "with MPs than identical copies."
-            ),
-            Length(
-                min=MIN_PERSONAL_WORDS,
-                max=MAX_PERSONAL_WORDS,
-                message=(
-                    f"Please write between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS:,} "
-                    "characters in your own words."
-                ),
-            ),
-        ],
     )
     letter = HiddenField(validators=[DataRequired()])
     # The signed choice of constituency (see recipient.py); never a bare code.

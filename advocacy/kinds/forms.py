@@ -15,10 +15,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from advocacy.campaigns.forms import (
-    MAX_PERSONAL_WORDS,
-    MIN_PERSONAL_WORDS,
     SignedForm,
     email_field,
+    own_words_field,
     person_name_field,
     postcode_field_check,
     strip,
@@ -94,20 +93,8 @@ class PrintedLetterForm(SignedForm):
         choices=COUNTRY_CHOICES,
         validators=[DataRequired("Please choose your country: it decides the paper size.")],
     )
-    personal_words = TextAreaField(
-        "In your own words",
-        filters=[multiline_filter],
-        validators=[
-            DataRequired("Please add a few words of your own: they are what the reader remembers."),
-            Length(
-                min=MIN_PERSONAL_WORDS,
-                max=MAX_PERSONAL_WORDS,
-                message=(
-                    f"Please write between {MIN_PERSONAL_WORDS} and {MAX_PERSONAL_WORDS} "
-                    "characters in your own words."
-                ),
-            ),
-        ],
+    personal_words = own_words_field(
+        "Please add a few words of your own: they are what the reader remembers."
     )
     return_choice = RadioField(
         "Return address", choices=RETURN_CHOICES, default="organisation", validate_choice=True

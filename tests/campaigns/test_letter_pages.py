@@ -3,6 +3,7 @@ phone, without JavaScript, and for an MP who publishes no email address."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -117,6 +118,32 @@ def test_write_page_states_the_length_of_own_words_before_it_is_broken(
     assert 'data-count="characters"' in field.group(0)
     assert 'aria-describedby="personal_words-hint"' in field.group(0)
     assert "/static/journey.js" in page
+
+
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ("Please help.", "Please write at least 20 characters in your own words (so far 12)."),
+        (
+            "Ich warte. " * 273 + "Bitte helfen Sie.",
+            "Please keep your own words to 3,000 characters: they are 3,020, 20 too many.",
+        ),
+    ],
+)
+def test_own_words_off_the_limits_say_how_many_and_come_back_whole(
+    client: FlaskClient, words: str, said: str
+) -> None:
+    # Without JavaScript there is no live count: the page itself says how far off they are.
+    page = client.post(
+        f"/campaigns/{CAMPAIGN}/preview", data=write_form(client, personal_words=words)
+    )
+    assert page.status_code == 422
+    assert said in visible_text(page)
+    field = re.search(
+        r"<textarea[^>]*personal_words[^>]*>(.*?)</textarea>", page.get_data(as_text=True), re.S
+    )
+    assert field is not None
+    assert html.unescape(field.group(1)).strip("\r\n") == words.strip()
 
 
 def test_every_error_summary_can_take_the_focus() -> None:
