@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from flask import Flask
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from advocacy.campaigns import services
+from advocacy.config import Settings
 from advocacy.delivery.compose import LETTER_KIND
 from advocacy.delivery.personal_data import ERASED_BY_RETENTION, erase_letters
 from advocacy.extensions import db
@@ -361,105 +363,100 @@ def test_a_purged_earlier_letter_shows_nothing_of_it(
 # button's request is still running.
 
 
+@dataclass
+class Race:
+    """This request's client and session, and another request's session, for one letter."""
+
+    client: FlaskClient
+    app: Flask
+    session: Session
+    other: Session
+    sendgrid: FakeSendGrid
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.config["SETTINGS"]  # type: ignore[no-any-return]
+
+    def written(self, words: str) -> tuple[Letter, Letter]:
+        """A new letter holding `words`, and the other request's copy, read while it waits."""
+        write(self.client, words)
+        letter = letter_with(self.session, words)
+        copy = self.other.get(Letter, letter.id)
+        assert copy is not None
+        assert copy.state == LetterState.AWAITING_CONFIRMATION
+        return letter, copy
+
+    def delivered(self) -> list[str]:
+        """What the MP received once the queue was drained."""
+        drain(self.app, self.sendgrid)
+        return to_the_mp(self.sendgrid)
+
+
 @pytest.fixture
-def other_request(app: Flask) -> Iterator[Session]:
-    """A second request's own database session."""
+def race(
+    client: FlaskClient, app: Flask, session: Session, fake_sendgrid: FakeSendGrid
+) -> Iterator[Race]:
     with Session(db.engine) as other:
-        yield other
+        yield Race(client, app, session, other, fake_sendgrid)
 
 
-def read_by(other: Session, letter: Letter) -> Letter:
-    """The letter as another request has just read it: still awaiting its link."""
-    copy = other.get(Letter, letter.id)
-    assert copy is not None
-    assert copy.state == LetterState.AWAITING_CONFIRMATION
-    return copy
+def test_a_letter_withdrawn_meanwhile_is_never_confirmed(race: Race) -> None:
+    letter, confirming = race.written("I pressed both buttons at once.")
+    services.withdraw(race.session, letter, services.WITHDRAWN_REASON)
 
-
-def test_a_letter_withdrawn_meanwhile_is_never_confirmed(
-    client: FlaskClient,
-    app: Flask,
-    session: Session,
-    other_request: Session,
-    fake_sendgrid: FakeSendGrid,
-) -> None:
-    write(client, "I pressed both buttons at once.")
-    letter = letter_with(session, "both buttons")
-    confirming = read_by(other_request, letter)
-    services.withdraw(session, letter, services.WITHDRAWN_REASON)
-
-    outcome = services.confirm(other_request, confirming, app.config["SETTINGS"])
+    outcome = services.confirm(race.other, confirming, race.settings)
     assert not outcome.newly_confirmed
     assert services.is_withdrawn(confirming)
-    assert session.scalars(select(Signature)).all() == []
-    assert_erased(session, letter, services.WITHDRAWN_REASON)
-    drain(app, fake_sendgrid)
-    assert fake_sendgrid.accepted == []
+    assert race.session.scalars(select(Signature)).all() == []
+    assert_erased(race.session, letter, services.WITHDRAWN_REASON)
+    assert race.delivered() == []
+    assert race.sendgrid.accepted == []  # not even its confirmation email
 
 
 @pytest.mark.parametrize("second", ["withdraw", "confirm again"])
-def test_a_letter_confirmed_meanwhile_is_sent_whole_and_once(
-    second: str,
-    client: FlaskClient,
-    app: Flask,
-    session: Session,
-    other_request: Session,
-    fake_sendgrid: FakeSendGrid,
-) -> None:
-    write(client, "I pressed a button, then another.")
-    letter = letter_with(session, "then another")
-    stale = read_by(other_request, letter)
-    assert services.confirm(session, letter, app.config["SETTINGS"]).newly_confirmed
+def test_a_letter_confirmed_meanwhile_is_sent_whole_and_once(second: str, race: Race) -> None:
+    letter, stale = race.written("I pressed a button, then another.")
+    assert services.confirm(race.session, letter, race.settings).newly_confirmed
 
     if second == "withdraw":
         with pytest.raises(services.LetterNotWaiting):
-            services.withdraw(other_request, stale, services.WITHDRAWN_REASON)
+            services.withdraw(race.other, stale, services.WITHDRAWN_REASON)
     else:
         # A double click: not taken for a second letter from the same person, to be erased.
-        assert not services.confirm(other_request, stale, app.config["SETTINGS"]).newly_confirmed
+        assert not services.confirm(race.other, stale, race.settings).newly_confirmed
     # The letter is counted once and goes out whole.
-    assert len(session.scalars(select(Signature)).all()) == 1
-    drain(app, fake_sendgrid)
-    [received] = to_the_mp(fake_sendgrid)
+    assert len(race.session.scalars(select(Signature)).all()) == 1
+    [received] = race.delivered()
     assert "then another" in received
 
 
-def test_an_erased_letter_is_never_given_a_new_address(
-    client: FlaskClient, app: Flask, session: Session, other_request: Session
-) -> None:
-    write(client, "I fixed my address and withdrew at once.")
-    letter = letter_with(session, "fixed my address")
-    changing = read_by(other_request, letter)
-    services.withdraw(session, letter, services.WITHDRAWN_REASON)
+def test_an_erased_letter_is_never_given_a_new_address(race: Race) -> None:
+    letter, changing = race.written("I fixed my address and withdrew at once.")
+    services.withdraw(race.session, letter, services.WITHDRAWN_REASON)
 
     with pytest.raises(services.LetterNotWaiting):
         services.change_address(
-            other_request, changing, "ayesha.k@example.org", app.config["SECRET_KEY"]
+            race.other, changing, "ayesha.k@example.org", race.app.config["SECRET_KEY"]
         )
     with pytest.raises(services.LetterNotWaiting):
-        services.resend_confirmation(other_request, changing)
-    assert_erased(session, letter, services.WITHDRAWN_REASON)
+        services.resend_confirmation(race.other, changing)
+    assert_erased(race.session, letter, services.WITHDRAWN_REASON)
 
 
 def test_pressing_confirm_as_the_letter_is_withdrawn_says_it_will_not_be_sent(
-    client: FlaskClient,
-    app: Flask,
-    session: Session,
-    other_request: Session,
-    monkeypatch: pytest.MonkeyPatch,
+    race: Race, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(client, "Both buttons, one after the other.")
-    letter = letter_with(session, "Both buttons")
-    link = _confirm_link(app, session, letter)
-    token = csrf_token(raw(client.get(link)))
+    letter, _ = race.written("Both buttons, one after the other.")
+    link = _confirm_link(race.app, race.session, letter)
+    token = csrf_token(raw(race.client.get(link)))
     after_reading(
         monkeypatch,
-        other_request,
+        race.other,
         lambda other, copy: services.withdraw(other, copy, services.WITHDRAWN_REASON),
     )
 
-    late = client.post(link, data={"csrf_token": token})
+    late = race.client.post(link, data={"csrf_token": token})
     assert late.status_code == 410
     assert "Your letter will not be sent" in text(late)
-    assert session.scalars(select(Signature)).all() == []
-    assert_erased(session, letter, services.WITHDRAWN_REASON)
+    assert race.session.scalars(select(Signature)).all() == []
+    assert_erased(race.session, letter, services.WITHDRAWN_REASON)

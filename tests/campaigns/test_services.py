@@ -161,6 +161,22 @@ def test_submit_refuses_closed_campaign(
         services.submit(session, _letter(campaign, settings))
 
 
+def test_confirming_after_the_campaign_closed_changes_nothing_and_holds_nothing(
+    session: Session, campaign: Campaign, settings: Settings
+) -> None:
+    letter = services.submit(session, _letter(campaign, settings))
+    campaign.status = CampaignStatus.CLOSED
+    session.commit()
+    loaded = session.get(Letter, letter.id)
+    assert loaded is not None
+    with pytest.raises(services.CampaignClosed):
+        services.confirm(session, loaded, settings)
+    assert session.scalars(select(Signature)).all() == []
+    # It still awaits its link, so the writer can still withdraw it.
+    services.withdraw(session, loaded, services.WITHDRAWN_REASON)
+    assert services.is_withdrawn(loaded)
+
+
 def test_signature_count_counts_last_day_separately(session: Session, campaign: Campaign) -> None:
     session.add_all(
         [

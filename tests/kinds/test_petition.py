@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -308,6 +309,25 @@ def test_the_signing_form_is_never_stored(petition: Campaign, client: FlaskClien
     assert client.get(f"/campaigns/{PETITION}/sign").headers["Cache-Control"] == "no-store"
 
 
+def _lose_the_race(
+    client: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+    link: str,
+    action: str,
+    token: str,
+    act: Callable[[Session, Letter], object],
+) -> None:
+    """Post `token` to `link` + `action`; another request does `act` as this one reads.
+
+    Either way the losing request goes back to the link, whose page says what happened.
+    """
+    with Session(db.engine) as other:
+        after_reading(monkeypatch, other, act)
+        late = client.post(f"{link}{action}", data={"csrf_token": token})
+    assert late.status_code == 303
+    assert late.headers["Location"] == link
+
+
 def test_confirming_as_the_signature_is_withdrawn_counts_nothing(
     petition: Campaign,
     client: FlaskClient,
@@ -318,13 +338,14 @@ def test_confirming_as_the_signature_is_withdrawn_counts_nothing(
     assert sign(client)[0] == 303
     link = latest_link(session, settings)
     token = csrf_token(client.get(link).get_data(as_text=True))
-    with Session(db.engine) as other:
-        after_reading(
-            monkeypatch, other, lambda s, sig: journey.withdraw(s, sig, journey.WITHDRAWN_REASON)
-        )
-        late = client.post(link, data={"csrf_token": token})
-    assert late.status_code == 303
-    assert late.headers["Location"] == link
+    _lose_the_race(
+        client,
+        monkeypatch,
+        link,
+        "",
+        token,
+        lambda other, signature: journey.withdraw(other, signature, journey.WITHDRAWN_REASON),
+    )
     assert "will not be counted" in client.get(link).get_data(as_text=True)
     assert session.scalars(select(Signature)).all() == []
 
@@ -339,11 +360,14 @@ def test_withdrawing_as_the_signature_is_confirmed_keeps_it_counted(
     assert sign(client)[0] == 303
     link = latest_link(session, settings)
     token = _withdraw_token(client.get(link).get_data(as_text=True))
-    with Session(db.engine) as other:
-        after_reading(monkeypatch, other, lambda s, sig: journey.confirm(s, sig, settings))
-        late = client.post(f"{link}/withdraw", data={"csrf_token": token})
-    assert late.status_code == 303
-    assert late.headers["Location"] == link
+    _lose_the_race(
+        client,
+        monkeypatch,
+        link,
+        "/withdraw",
+        token,
+        lambda other, signature: journey.confirm(other, signature, settings),
+    )
     session.expire_all()
     letter = session.scalars(select(Letter)).one()
     assert letter.state != LetterState.EXPIRED
